@@ -1,0 +1,47 @@
+"""The kernel's own plugin: it registers the built-in tables, analytics, outputs,
+executors and universes through the same hooks as any third-party plugin."""
+
+from __future__ import annotations
+
+from basalt.hookspecs import hookimpl
+
+
+@hookimpl
+def basalt_register_tables() -> list[type]:
+    from basalt.tables.bmll import (
+        L2Table,
+        L3Table,
+        MarketStateTable,
+        ReferenceTable,
+        TradesTable,
+    )
+
+    return [TradesTable, L2Table, L3Table, MarketStateTable, ReferenceTable]
+
+
+@hookimpl
+def basalt_register_analytics() -> list[type]:
+    from basalt.analytics.trade import TradeAnalytic
+
+    return [TradeAnalytic]
+
+
+@hookimpl
+def basalt_register_outputs() -> list[type]:
+    from basalt.outputs.parquet import ParquetOutput
+
+    return [ParquetOutput]
+
+
+@hookimpl
+def basalt_register_executors() -> list[type]:
+    from basalt.executors.serial import SerialExecutor
+
+    return [SerialExecutor]
+
+
+@hookimpl
+def basalt_register_universes() -> list[type]:
+    from basalt.universes.reference import AllListings, FileUniverse, MicUniverse, TickerUniverse
+
+    return [AllListings, MicUniverse, TickerUniverse, FileUniverse]

@@ -1,0 +1,1 @@
+"""Importers turning other market-data formats into a BMLL-shaped lake."""

@@ -1,0 +1,1 @@
+"""Synthetic BMLL-shaped data for demos, tests and benchmarks."""

@@ -1,0 +1,99 @@
+"""``DataTable``: how one BMLL table is found in the lake, checked and normalised."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import ClassVar
+
+import polars as pl
+
+from basalt.errors import DataError, TableSchemaError
+from basalt.lake import Lake
+from basalt.tables.schema import bmll_schema
+from basalt.timebuckets import BucketSpec
+
+__all__ = ["DataTable"]
+
+
+class DataTable:
+    """An input table of the BMLL lake.
+
+    Subclasses set the lake ``folder`` and file ``prefix``, the BMLL ``schema_name``, the
+    ``required_columns`` a file must have, and the ``timestamp`` column produced by
+    :meth:`normalise` (``Datetime[ns]``, naive UTC). Columns of the BMLL schema that a file
+    lacks (and that are not required) are added as nulls, so analytics can rely on them.
+    """
+
+    name: ClassVar[str]
+    folder: ClassVar[str]
+    prefix: ClassVar[str]
+    schema_name: ClassVar[str]
+    required_columns: ClassVar[tuple[str, ...]] = ("ListingId",)
+    timestamp: ClassVar[str | None] = None
+
+    @classmethod
+    def schema(cls) -> pl.Schema:
+        """The BMLL schema of the table's files."""
+        return bmll_schema(cls.schema_name)
+
+    @classmethod
+    def path(cls, lake: Lake, mic: str, day: dt.date) -> str:
+        """Path of the table's file for ``mic`` on ``day``."""
+        return lake.file(cls.folder, cls.prefix, mic, day)
+
+    @classmethod
+    def files(cls, lake: Lake, mics: Sequence[str], days: Sequence[dt.date]) -> list[str]:
+        """The existing files of ``mics`` on ``days`` (nothing else is touched)."""
+        candidates = (cls.path(lake, mic, day) for day in days for mic in mics)
+        return [path for path in candidates if lake.exists(path)]
+
+    @classmethod
+    def scan_file(cls, path: str) -> pl.LazyFrame:
+        """Lazy scan of one file, checked for required columns, on the BMLL schema."""
+        try:
+            present = pl.read_parquet_schema(path)
+        except Exception as exc:
+            raise DataError(f"{path}: cannot read parquet metadata ({exc})") from exc
+        missing = [c for c in cls.required_columns if c not in present]
+        if missing:
+            raise TableSchemaError(path, cls.name, missing)
+        schema = cls.schema()
+        frame = pl.scan_parquet(path)
+        fixes = [
+            pl.col(c).cast(dtype) for c, dtype in schema.items() if c in present and present[c] != dtype
+        ]
+        fixes += [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in present]
+        return frame.with_columns(fixes) if fixes else frame
+
+    @classmethod
+    def empty(cls) -> pl.LazyFrame:
+        """An empty frame with the table's BMLL schema."""
+        return pl.LazyFrame(schema=cls.schema())
+
+    @classmethod
+    def scan(
+        cls,
+        lake: Lake,
+        mics: Sequence[str],
+        days: Sequence[dt.date],
+        *,
+        listing_ids: Sequence[int] | None = None,
+        bucket: BucketSpec | None = None,
+    ) -> pl.LazyFrame:
+        """The table for ``mics`` × ``days`` (optionally only ``listing_ids``), normalised
+        and, given ``bucket``, with a ``TimeBucket`` column."""
+        files = cls.files(lake, mics, days)
+        frames = [cls.scan_file(path).select(cls.schema().names()) for path in files]
+        frame = pl.concat(frames, how="vertical") if frames else cls.empty()
+        if listing_ids is not None:
+            frame = frame.filter(pl.col("ListingId").is_in(list(listing_ids)))
+        frame = cls.normalise(frame)
+        if bucket is not None and cls.timestamp is not None:
+            frame = frame.with_columns(bucket.label(pl.col(cls.timestamp)))
+        return frame
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Timestamps to ``Datetime[ns]`` and derived columns; the identity by default."""
+        return frame

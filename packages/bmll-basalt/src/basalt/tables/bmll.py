@@ -1,0 +1,94 @@
+"""The BMLL tables read by the kernel: trades, l2, l3, marketstate, reference."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from basalt.tables.base import DataTable
+
+__all__ = ["L2Table", "L3Table", "MarketStateTable", "ReferenceTable", "TradesTable"]
+
+NS = pl.Datetime("ns")
+
+
+def _event_timestamp_from_ns(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.with_columns(pl.col("TimestampNanoseconds").cast(NS).alias("EventTimestamp"))
+
+
+class TradesTable(DataTable):
+    """BMLL trades-plus: one row per trade print. Adds ``LocalPrice = TradeNotional / Size``."""
+
+    name = "trades"
+    folder = "Trades-Plus"
+    prefix = "trades-plus-"
+    schema_name = "trades-plus"
+    timestamp = "TradeTimestamp"
+    required_columns = ("ListingId", "TradeTimestamp", "Price", "Size", "TradeNotional")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns(
+            pl.coalesce(pl.col("TradeTimestampNanoseconds"), pl.col("TradeTimestamp"))
+            .cast(NS)
+            .alias("TradeTimestamp"),
+            (pl.col("TradeNotional") / pl.col("Size")).alias("LocalPrice"),
+        )
+
+
+class L2Table(DataTable):
+    """BMLL L2: one row per book snapshot, 10 levels per side."""
+
+    name = "l2"
+    folder = "Equity"
+    prefix = ""
+    schema_name = "l2"
+    timestamp = "EventTimestamp"
+    required_columns = ("ListingId", "EventTimestamp", "BidPrice1", "AskPrice1")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns(
+            pl.coalesce(pl.col("TimestampNanoseconds"), pl.col("EventTimestamp"))
+            .cast(NS)
+            .alias("EventTimestamp")
+        )
+
+
+class L3Table(DataTable):
+    """BMLL L3: one row per order event (``LobAction`` 1 exec, 2 insert, 3 remove, 4 update)."""
+
+    name = "l3"
+    folder = "Equity-L3"
+    prefix = "l3-"
+    schema_name = "l3"
+    timestamp = "EventTimestamp"
+    required_columns = ("ListingId", "TimestampNanoseconds", "Side", "LobAction", "Price", "Size")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _event_timestamp_from_ns(frame)
+
+
+class MarketStateTable(DataTable):
+    """BMLL market state: one row per state change of a listing."""
+
+    name = "marketstate"
+    folder = "MarketState"
+    prefix = "market-state-"
+    schema_name = "market-state"
+    timestamp = "EventTimestamp"
+    required_columns = ("ListingId", "TimestampNanoseconds", "MarketState")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _event_timestamp_from_ns(frame)
+
+
+class ReferenceTable(DataTable):
+    """BMLL reference: one row per listing and day (the universe comes from here)."""
+
+    name = "reference"
+    folder = "Reference"
+    prefix = "reference-"
+    schema_name = "reference"
+    required_columns = ("ListingId", "MIC")

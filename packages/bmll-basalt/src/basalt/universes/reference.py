@@ -1,0 +1,74 @@
+"""Universes selected from the lake's reference table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from basalt.errors import ConfigError
+from basalt.lake import Lake
+from basalt.tables.bmll import ReferenceTable
+from basalt.universes.base import UNIVERSE_COLUMNS, Universe
+
+__all__ = ["AllListings", "FileUniverse", "MicUniverse", "TickerUniverse"]
+
+
+def _values(spec: str) -> list[str]:
+    return [v.strip() for v in spec.split(",") if v.strip()]
+
+
+def reference_listings(lake: Lake, mics: list[str], day: dt.date) -> pl.DataFrame:
+    """The reference rows of ``mics`` on ``day``, restricted to the universe columns."""
+    frame = ReferenceTable.scan(lake, mics, [day]).select(UNIVERSE_COLUMNS)
+    return frame.unique("ListingId", keep="first").sort("ListingId").collect()
+
+
+class AllListings(Universe):
+    """Every listing of the lake's reference table for the day (the default)."""
+
+    name = "all"
+
+    def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
+        return reference_listings(lake, lake.mics(ReferenceTable.folder), day)
+
+
+class MicUniverse(Universe):
+    """Every listing of the given MICs: ``mic=XLON`` or ``mic=XLON,XPAR``."""
+
+    name = "mic"
+
+    def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
+        return reference_listings(lake, _values(self.value), day)
+
+
+class TickerUniverse(Universe):
+    """Listings with the given tickers on any MIC: ``ticker=AMZN,GOOG``."""
+
+    name = "ticker"
+
+    def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
+        listings = reference_listings(lake, lake.mics(ReferenceTable.folder), day)
+        return listings.filter(pl.col("Ticker").is_in(_values(self.value)))
+
+
+class FileUniverse(Universe):
+    """Listings from a CSV or Parquet file with at least ``ListingId`` and ``MIC``: ``file=u.csv``.
+
+    A ``Date`` column, when present, selects the rows of the day.
+    """
+
+    name = "file"
+
+    def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
+        path = Path(self.value)
+        if not path.is_file():
+            raise ConfigError(f"universe file {self.value!r} does not exist")
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path)
+        missing = [c for c in ("ListingId", "MIC") if c not in frame.columns]
+        if missing:
+            raise ConfigError(f"universe file {self.value!r} lacks column(s) {', '.join(missing)}")
+        if "Date" in frame.columns:
+            frame = frame.filter(pl.col("Date").cast(pl.Date) == day)
+        return frame.with_columns(pl.col("ListingId").cast(pl.Int64))
