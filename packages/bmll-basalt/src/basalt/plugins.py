@@ -83,7 +83,7 @@ def _kinds() -> dict[str, tuple[str, type]]:
     }
 
 
-@dataclass
+@dataclass(eq=False)
 class Registry:
     """Everything the registered plugins provide, by kind and name."""
 
@@ -159,7 +159,9 @@ class Registry:
     def _add(self, kind: str, base: type, found: dict[str, type], item: Any, plugin: str) -> None:
         provider = self._describe(plugin)
         if not (isinstance(item, type) and issubclass(item, base)):
-            raise PluginError(f"{provider} registers {item!r} as {kind}; expected a {base.__name__} subclass")
+            raise PluginError(
+                f"{provider} registers {item!r} as {kind}; expected a subclass of {base.__name__}"
+            )
         name = getattr(item, "name", None)
         if not isinstance(name, str) or not name:
             raise PluginError(f"{provider} registers {item.__qualname__} without a `name`")

@@ -61,7 +61,9 @@ class DataTable:
         schema = cls.schema()
         frame = pl.scan_parquet(path)
         fixes = [
-            pl.col(c).cast(dtype) for c, dtype in schema.items() if c in present and present[c] != dtype
+            pl.col(c).cast(dtype)
+            for c, dtype in schema.items()
+            if c in present and present[c] != dtype
         ]
         fixes += [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in present]
         return frame.with_columns(fixes) if fixes else frame

@@ -23,7 +23,7 @@ _SIMPLE: dict[str, pl.DataType] = {
 
 
 def parse_dtype(text: str) -> pl.DataType:
-    """Parse a dtype as written in the schema files (``Int64``, ``Datetime(time_unit='us', ...)``)."""
+    """Parse a dtype as written in the schema files (``Int64``, ``Datetime(...)``)."""
     if match := _DATETIME.fullmatch(text):
         return pl.Datetime(match.group(1))  # type: ignore[arg-type]
     try:
@@ -34,7 +34,7 @@ def parse_dtype(text: str) -> pl.DataType:
 
 @functools.cache
 def bmll_schema(name: str) -> pl.Schema:
-    """The schema of BMLL table ``name`` (``trades-plus``, ``l2``, ``l3``, ``market-state``, ...)."""
+    """The schema of BMLL table ``name`` (``trades-plus``, ``l2``, ``market-state``, ...)."""
     text = resources.files("basalt.tables").joinpath("schemas", f"{name}.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
     return pl.Schema({row["ColumnName"]: parse_dtype(row["DataType"]) for row in rows})

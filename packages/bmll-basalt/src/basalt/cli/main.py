@@ -1,0 +1,95 @@
+"""The ``basalt`` command: subcommands are loaded lazily from entry-point group ``basalt.cli``.
+
+Errors are reported as one paragraph with an exit code: 2 for bad usage or configuration,
+1 for a failed run; ``--debug`` (or ``BASALT_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+from typing import IO, Any
+
+import click
+
+from basalt import SUITE_FULL_NAME
+from basalt.errors import BasaltError
+
+__all__ = ["CLI_ENTRY_POINT_GROUP", "ReportedError", "cli", "main"]
+
+CLI_ENTRY_POINT_GROUP = "basalt.cli"
+
+
+class ReportedError(click.ClickException):
+    """An error shown as ``error: message`` with its own exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class EntryPointGroup(click.Group):
+    """A click group whose commands come from entry points, imported only when invoked."""
+
+    def _entry_points(self) -> dict[str, md.EntryPoint]:
+        return {ep.name: ep for ep in md.entry_points(group=CLI_ENTRY_POINT_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._entry_points()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        ep = self._entry_points().get(cmd_name)
+        if ep is None:
+            return None
+        dist = ep.dist.name if ep.dist else "unknown distribution"
+        try:
+            loaded = ep.load()
+        except Exception as exc:
+            click.echo(
+                f"warning: command {cmd_name!r} from {dist} failed to load "
+                f"({type(exc).__name__}: {exc}); skipped",
+                err=True,
+            )
+            return None
+        if not isinstance(loaded, click.Command):
+            click.echo(
+                f"warning: command {cmd_name!r} from {dist} is not a click command", err=True
+            )
+            return None
+        return loaded
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BasaltError as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise ReportedError(str(exc), exc.exit_code) from exc
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise ReportedError(
+                f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
+            ) from exc
+
+
+@click.group(cls=EntryPointGroup, help=f"Basalt — {SUITE_FULL_NAME}.")
+@click.option("--debug", is_flag=True, envvar="BASALT_DEBUG", help="Show tracebacks on errors.")
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.version_option(package_name="bmll-basalt")
+def cli(debug: bool, verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 or debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="basalt")

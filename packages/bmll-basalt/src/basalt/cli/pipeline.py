@@ -1,0 +1,94 @@
+"""``basalt pipeline``: run, validate and describe pipeline files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import click
+import yaml
+
+from basalt.cli.progress import ProgressBars, format_summary
+from basalt.config.build import config_model
+from basalt.config.loading import load_pipeline
+from basalt.errors import ConfigError, RunFailedError
+from basalt.plugins import get_registry
+from basalt.runner import run_pipeline
+
+__all__ = ["pipeline"]
+
+PIPELINE_FILE = click.Path(exists=True, dir_okay=False)
+
+
+@click.group()
+def pipeline() -> None:
+    """Run and inspect pipelines (YAML, JSON or Python files)."""
+
+
+def _date(_: click.Context, __: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _overrides(
+    date: dt.date | None,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    data_root: str | None,
+    universe: str | None,
+) -> dict[str, Any]:
+    if date and (start_date or end_date):
+        raise click.UsageError("use either --date or --start-date/--end-date")
+    start = date or start_date
+    return {
+        "START_DATE": start,
+        "END_DATE": date or end_date or start,
+        "DATA_ROOT": data_root,
+        "UNIVERSE": universe,
+    }
+
+
+@pipeline.command()
+@click.option("--pipeline", "path", type=PIPELINE_FILE, required=True, help="Pipeline file.")
+@click.option("--date", callback=_date, help="Run a single day (YYYY-MM-DD).")
+@click.option("--start-date", callback=_date, help="First day (overrides START_DATE).")
+@click.option("--end-date", callback=_date, help="Last day (overrides END_DATE).")
+@click.option("--data-root", envvar="BASALT_DATA_ROOT", help="Lake root (overrides DATA_ROOT).")
+@click.option("--universe", help="Universe spec, e.g. mic=XLON (overrides UNIVERSE).")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
+def run(
+    path: str,
+    date: dt.date | None,
+    start_date: dt.date | None,
+    end_date: dt.date | None,
+    data_root: str | None,
+    universe: str | None,
+    progress: bool | None,
+) -> None:
+    """Run a pipeline and print what each pass read and wrote."""
+    loaded = load_pipeline(path, _overrides(date, start_date, end_date, data_root, universe))
+    if loaded.config.DATA_ROOT is None:
+        raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
+    summary = run_pipeline(loaded, observer=ProgressBars(progress))
+    click.echo(format_summary(summary))
+    if not summary.ok:
+        raise RunFailedError(f"{len(summary.failures)} task(s) failed (listed above)")
+
+
+@pipeline.command()
+@click.argument("path", type=PIPELINE_FILE, required=False)
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of pipeline files.")
+def config(path: str | None, schema: bool) -> None:
+    """Print the JSON Schema (--schema), or the validated configuration of PATH."""
+    if schema:
+        click.echo(json.dumps(config_model(get_registry()).model_json_schema(), indent=2))
+        return
+    if path is None:
+        raise click.UsageError("give a pipeline file, or --schema")
+    loaded = load_pipeline(path)
+    click.echo(yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False))

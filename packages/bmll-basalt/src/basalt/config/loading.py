@@ -1,0 +1,128 @@
+"""Loading pipelines from YAML, JSON or Python files, with readable validation errors.
+
+A Python pipeline file defines ``USER_CONFIG`` (a dict of the same keys as YAML) and
+optionally ``get_universe(date)`` returning a polars frame of listings for an ISO date.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+from pydantic import ValidationError
+
+from basalt.config.build import config_model
+from basalt.config.models import AnalyticsConfig
+from basalt.errors import ConfigError
+from basalt.lake import DATA_ROOT_ENV
+from basalt.plugins import Registry, get_registry
+
+__all__ = ["Pipeline", "format_validation_error", "load_pipeline", "validate_config"]
+
+UniverseFunction = Callable[[str], pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A validated configuration and, for Python pipeline files, their ``get_universe``."""
+
+    config: AnalyticsConfig
+    source: str
+    get_universe: UniverseFunction | None = None
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part.startswith(("function-", "literal[", "list[", "union[")) or "[" in part:
+            continue  # pydantic's internal union/validator branch names
+        else:
+            path += f".{part}" if path else part
+    return path or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per problem: ``PATH: message``."""
+    lines = [f"invalid pipeline configuration in {source}:"]
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "literal_error":
+            message = f"{error['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
+        lines.append(f"  {_location(tuple(error['loc']))}: {message}")
+    return "\n".join(lines)
+
+
+def validate_config(
+    raw: Mapping[str, Any], source: str = "<config>", registry: Registry | None = None
+) -> AnalyticsConfig:
+    """Validate a raw configuration against the registered plugins."""
+    data = dict(raw)
+    if data.get("DATA_ROOT") is None and os.environ.get(DATA_ROOT_ENV):
+        data["DATA_ROOT"] = os.environ[DATA_ROOT_ENV]
+    model = config_model(registry or get_registry())
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def _read_python(path: Path) -> tuple[dict[str, Any], UniverseFunction | None]:
+    name = f"basalt_pipeline_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{path}: cannot be imported as a Python pipeline file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigError(
+            f"{path}: importing the pipeline failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    raw = getattr(module, "USER_CONFIG", None)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a Python pipeline file must define a USER_CONFIG dict")
+    universe = getattr(module, "get_universe", None)
+    if universe is not None and not callable(universe):
+        raise ConfigError(f"{path}: get_universe must be a function of the date")
+    return raw, universe
+
+
+def _read_raw(path: Path) -> tuple[dict[str, Any], UniverseFunction | None]:
+    if not path.is_file():
+        raise ConfigError(f"pipeline file {path} does not exist")
+    if path.suffix == ".py":
+        return _read_python(path)
+    text = path.read_text()
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the pipeline must be a mapping of keys such as PASSES")
+    return raw.get("USER_CONFIG", raw), None
+
+
+def load_pipeline(
+    path: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> Pipeline:
+    """Read, override (e.g. dates from the command line) and validate a pipeline file."""
+    file = Path(path)
+    raw, get_universe = _read_raw(file)
+    merged = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    config = validate_config(merged, str(file), registry)
+    return Pipeline(config, str(file), get_universe)

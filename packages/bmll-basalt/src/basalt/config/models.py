@@ -1,0 +1,127 @@
+"""The configuration models: a pipeline (:class:`AnalyticsConfig`) of passes (:class:`PassConfig`).
+
+Top-level keys are UPPERCASE as in existing pipeline files; pass keys are lowercase. The
+models here are the plugin-independent base; :func:`basalt.config.build.config_model`
+extends them with every registered analytic's options.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from basalt.timebuckets import Anchor, BucketSpec, Closed
+
+__all__ = ["DEFAULT_PATH_TEMPLATE", "AnalyticsConfig", "OutputConfig", "PassConfig"]
+
+DEFAULT_PATH_TEMPLATE = (
+    "basalt-output/{datasetname}/{pass}/{universe}/{start_date}_{end_date}.parquet"
+)
+
+
+class OutputConfig(BaseModel):
+    """Where and how a pass's result is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(default="parquet", description="Registered output target name.")
+    path_template: str = Field(
+        default=DEFAULT_PATH_TEMPLATE,
+        description=(
+            "Destination; placeholders {datasetname}, {pass}, {universe}, {start_date}, "
+            "{end_date}. Relative paths are relative to the working directory."
+        ),
+    )
+
+
+class PassConfig(BaseModel):
+    """One pass: a set of modules computed over the same time buckets."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Pass name (output key).")
+    modules: list[str] = Field(min_length=1, description="Analytics modules, in join order.")
+    time_bucket_seconds: float | None = Field(
+        default=None, gt=0, description="Bucket width in seconds; default TIME_BUCKET_SECONDS."
+    )
+    time_bucket_anchor: Anchor = Field(
+        default="end", description="Label buckets by their end (default) or start."
+    )
+    time_bucket_closed: Closed = Field(
+        default="right", description="Buckets are (start, end] (right, default) or [start, end)."
+    )
+    output: OutputConfig | None = Field(
+        default=None, description="Output of this pass; default OUTPUT_TARGET."
+    )
+
+    def bucket(self, default_seconds: float) -> BucketSpec:
+        """The pass's bucket settings."""
+        return BucketSpec(
+            self.time_bucket_seconds or default_seconds,
+            self.time_bucket_anchor,
+            self.time_bucket_closed,
+        )
+
+    def module_config(self, module: str) -> Any:
+        """The validated options of ``module`` in this pass."""
+        return getattr(self, module)
+
+
+class AnalyticsConfig(BaseModel):
+    """A pipeline: dates, universe, data root, passes and output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    START_DATE: dt.date = Field(description="First trading day (YYYY-MM-DD).")
+    END_DATE: dt.date | None = Field(default=None, description="Last day; default START_DATE.")
+    DATASETNAME: str = Field(default="basalt", description="Dataset name ({datasetname}).")
+    UNIVERSE: str | None = Field(
+        default=None,
+        description=(
+            "Listings: 'mic=XLON', 'mic=XLON,XPAR', 'ticker=AMZN', 'file=u.csv'; "
+            "default every listing of the lake's reference table."
+        ),
+    )
+    DATA_ROOT: str | None = Field(
+        default=None, description="Lake root directory; default $BASALT_DATA_ROOT."
+    )
+    TIME_BUCKET_SECONDS: float = Field(default=60.0, gt=0, description="Default bucket width.")
+    EXCLUDE_WEEKENDS: bool = Field(default=True, description="Skip Saturdays and Sundays.")
+    TABLES_TO_LOAD: list[str] = Field(
+        default_factory=list, description="Tables loaded in addition to what modules require."
+    )
+    LOGGING_LEVEL: str = Field(default="INFO", description="Python logging level.")
+    PASSES: list[PassConfig] = Field(min_length=1, description="Passes, run in order.")
+    OUTPUT_TARGET: OutputConfig = Field(
+        default_factory=OutputConfig, description="Default output of every pass."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AnalyticsConfig:
+        if self.END_DATE is None:
+            self.END_DATE = self.START_DATE
+        if self.END_DATE < self.START_DATE:
+            raise ValueError(f"END_DATE {self.END_DATE} is before START_DATE {self.START_DATE}")
+        names = [p.name for p in self.PASSES]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"pass names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def end_date(self) -> dt.date:
+        """``END_DATE`` (always set after validation)."""
+        assert self.END_DATE is not None
+        return self.END_DATE
+
+    def days(self) -> list[dt.date]:
+        """The days of the run, weekends excluded unless EXCLUDE_WEEKENDS is false."""
+        count = (self.end_date - self.START_DATE).days + 1
+        days = [self.START_DATE + dt.timedelta(days=i) for i in range(count)]
+        return [d for d in days if not (self.EXCLUDE_WEEKENDS and d.weekday() >= 5)]
+
+    def output_for(self, pass_config: PassConfig) -> OutputConfig:
+        """The output of ``pass_config``."""
+        return pass_config.output or self.OUTPUT_TARGET
