@@ -15,9 +15,7 @@ from basalt.plugins import Registry
 def plugin_module(name: str, **hooks: object) -> types.ModuleType:
     module = types.ModuleType(name)
     for hook_name, value in hooks.items():
-        setattr(
-            module, hook_name, hookimpl(lambda value=value: value) if not callable(value) else value
-        )
+        setattr(module, hook_name, hookimpl(lambda value=value: value))
     return module
 
 
@@ -50,11 +48,11 @@ def test_code_registered_plugin_adds_an_analytic() -> None:
 def test_duplicate_name_names_both_providers() -> None:
     first = plugin_module("first", basalt_register_analytics=[analytic_named("dup")])
     second = plugin_module("second", basalt_register_analytics=[analytic_named("dup")])
-    with pytest.raises(
-        PluginError,
-        match=r"duplicate analytic name 'dup': registered by plugin '(first|second)'.*and by plugin '(first|second)'",
-    ):
+    with pytest.raises(PluginError) as info:
         Registry.create(autoload=False, plugins=[("first", first), ("second", second)])
+    message = str(info.value)
+    assert message.startswith("duplicate analytic name 'dup': registered by plugin 'first'")
+    assert "and by plugin 'second'" in message
 
 
 def test_shadowing_a_kernel_analytic_is_a_duplicate() -> None:

@@ -21,6 +21,7 @@ from basalt.errors import ConfigError, DataError
 __all__ = [
     "BOOK_FIELDS",
     "MAX_LEVELS",
+    "PRICE_SCALE",
     "LobsterFile",
     "LobsterSource",
     "book_columns",

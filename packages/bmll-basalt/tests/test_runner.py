@@ -1,0 +1,122 @@
+"""The runner end to end on a hand-written lake: values, universes, outputs, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from basalt.config.loading import Pipeline, validate_config
+from basalt.lake import Lake
+from basalt.runner import run_pipeline
+from basalt.tables import TradesTable
+
+DAY = dt.date(2024, 3, 4)
+T9 = dt.datetime(2024, 3, 4, 9, 0)
+TEMPLATE = "/{datasetname}/{pass}/{universe}/{start_date}_{end_date}.parquet"
+
+
+def pipeline(lake: Path, out: Path, **overrides: object) -> Pipeline:
+    raw = {
+        "START_DATE": "2024-03-04",
+        "DATA_ROOT": str(lake),
+        "PASSES": [
+            {
+                "name": "p1",
+                "modules": ["trade"],
+                "trade": {
+                    "generic_metrics": [{"sides": ["Total", "Ask"], "measures": ["Volume", "VWAP"]}]
+                },
+            }
+        ],
+        "OUTPUT_TARGET": {"path_template": str(out) + TEMPLATE},
+        **overrides,
+    }
+    return Pipeline(validate_config(raw), "test")
+
+
+def test_single_mic_run(small_lake: Path, tmp_path: Path) -> None:
+    summary = run_pipeline(pipeline(small_lake, tmp_path / "out", UNIVERSE="mic=XLON"))
+    assert summary.ok
+    result = summary.passes[0]
+    assert result.output == f"{tmp_path}/out/basalt/p1/mic=XLON/2024-03-04_2024-03-04.parquet"
+    frame = pl.read_parquet(result.output)
+    assert frame.columns == [
+        "ListingId",
+        "TimeBucket",
+        "MIC",
+        "Ticker",
+        "InstrumentId",
+        "TradeTotalVolume",
+        "TradeTotalVWAP",
+        "TradeAskVolume",
+        "TradeAskVWAP",
+    ]
+    assert frame.rows() == [
+        (
+            1,
+            T9 + dt.timedelta(minutes=1),
+            "XLON",
+            "AAA",
+            10,
+            400.0,
+            pytest.approx((1000 + 3120) / 400),
+            100.0,
+            10.0,
+        ),
+        (2, T9 + dt.timedelta(minutes=2), "XLON", "BBB", 20, 5.0, 20.0, 5.0, 20.0),
+    ]
+    assert (result.days, result.input_files, result.input_rows, result.output_rows) == (1, 1, 3, 2)
+
+
+def test_default_universe_is_every_listing_of_the_reference(
+    small_lake: Path, tmp_path: Path
+) -> None:
+    summary = run_pipeline(pipeline(small_lake, tmp_path))
+    frame = pl.read_parquet(summary.passes[0].output or "")
+    assert frame["ListingId"].to_list() == [1, 2, 3]
+    assert frame["MIC"].to_list() == ["XLON", "XLON", "XPAR"]
+    assert summary.passes[0].output.endswith("/all/2024-03-04_2024-03-04.parquet")  # type: ignore[union-attr]
+
+
+def test_ticker_universe_and_days_without_data(small_lake: Path, tmp_path: Path) -> None:
+    summary = run_pipeline(
+        pipeline(small_lake, tmp_path, UNIVERSE="ticker=CCC", END_DATE="2024-03-06")
+    )
+    assert summary.ok and summary.passes[0].days == 3
+    assert pl.read_parquet(summary.passes[0].output or "")["ListingId"].to_list() == [3]
+
+
+def test_missing_required_column_fails_the_pass_naming_file_and_columns(
+    small_lake: Path, tmp_path: Path
+) -> None:
+    path = TradesTable.path(
+        __import__("basalt.lake", fromlist=["Lake"]).Lake(str(small_lake)), "XLON", DAY
+    )
+    pl.read_parquet(path).drop("Size", "TradeNotional").write_parquet(path)
+    summary = run_pipeline(pipeline(small_lake, tmp_path / "out"))
+    assert not summary.ok
+    [failure] = summary.failures
+    assert (failure.pass_name, failure.day) == ("p1", DAY)
+    assert path in failure.error and "Size, TradeNotional" in failure.error
+    assert summary.passes[0].output is None and not (tmp_path / "out").exists()
+
+
+def test_corrupt_file_is_reported_by_path(small_lake: Path, tmp_path: Path) -> None:
+    path = TradesTable.path(Lake(str(small_lake)), "XPAR", DAY)
+    Path(path).write_bytes(b"not parquet at all")
+    summary = run_pipeline(pipeline(small_lake, tmp_path))
+    assert not summary.ok and path in summary.failures[0].error
+
+
+def test_python_get_universe(small_lake: Path, tmp_path: Path) -> None:
+    def get_universe(date: str) -> pl.DataFrame:
+        assert date == "2024-03-04"
+        return pl.DataFrame({"ListingId": [2], "MIC": ["XLON"]})
+
+    base = pipeline(small_lake, tmp_path)
+    summary = run_pipeline(Pipeline(base.config, "test", get_universe))
+    frame = pl.read_parquet(summary.passes[0].output or "")
+    assert frame["ListingId"].to_list() == [2] and "Ticker" not in frame.columns
