@@ -13,12 +13,19 @@ import importlib.metadata as md
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
 from basalt import hookspecs
 from basalt.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    from basalt.analytic import Analytic
+    from basalt.executors.base import Executor
+    from basalt.outputs.base import OutputTarget
+    from basalt.tables.base import DataTable
+    from basalt.universes.base import Universe
 
 __all__ = [
     "DISABLE_AUTOLOAD_ENV",
@@ -196,24 +203,29 @@ class Registry:
         return out
 
     @property
-    def tables(self) -> dict[str, type]:
-        return self.items["tables"]
+    def tables(self) -> dict[str, type[DataTable]]:
+        """Registered input tables by name."""
+        return cast("dict[str, type[DataTable]]", self.items["tables"])
 
     @property
-    def analytics(self) -> dict[str, type]:
-        return self.items["analytics"]
+    def analytics(self) -> dict[str, type[Analytic]]:
+        """Registered analytics by module name."""
+        return cast("dict[str, type[Analytic]]", self.items["analytics"])
 
     @property
-    def outputs(self) -> dict[str, type]:
-        return self.items["outputs"]
+    def outputs(self) -> dict[str, type[OutputTarget]]:
+        """Registered output targets by type name."""
+        return cast("dict[str, type[OutputTarget]]", self.items["outputs"])
 
     @property
-    def executors(self) -> dict[str, type]:
-        return self.items["executors"]
+    def executors(self) -> dict[str, type[Executor]]:
+        """Registered executors by name."""
+        return cast("dict[str, type[Executor]]", self.items["executors"])
 
     @property
-    def universes(self) -> dict[str, type]:
-        return self.items["universes"]
+    def universes(self) -> dict[str, type[Universe]]:
+        """Registered universe resolvers by name."""
+        return cast("dict[str, type[Universe]]", self.items["universes"])
 
 
 @functools.cache

@@ -36,9 +36,9 @@ def list_(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"plugins": rows, "broken": broken}, indent=2))
         return
-    for row in rows:
-        click.echo(f"{row['name']}  ({row['distribution']} {row['version']})")
-        for kind, names in row["registers"].items():
+    for info in registry.plugins.values():
+        click.echo(f"{info.name}  ({info.distribution} {info.version})")
+        for kind, names in registry.provided_by(info.name).items():
             click.echo(f"    {kind}: {', '.join(names)}")
     for b in broken:
         click.echo(f"BROKEN {b['name']} ({b['distribution']}): {b['error']}", err=True)

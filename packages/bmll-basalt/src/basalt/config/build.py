@@ -60,22 +60,27 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
         )
         for name, analytic in sorted(analytics.items())
     }
-    registered_pass = create_model(  # type: ignore[call-overload]
+    module_name: Any = _literal(list(analytics))
+    registered_pass: Any = create_model(
         "PassConfig",
         __base__=PassConfig,
         __doc__=PassConfig.__doc__,
-        modules=(list[_literal(list(analytics))], Field(min_length=1, description="Modules.")),
+        modules=(list[module_name], Field(min_length=1, description="Modules.")),
         output=(RegisteredOutput | None, Field(default=None, description="Output of this pass.")),
         **module_fields,
     )
 
+    table_name: Any = _literal(list(registry.tables))
+
     class RegisteredConfig(AnalyticsConfig):
         __doc__ = AnalyticsConfig.__doc__
-        PASSES: list[registered_pass] = Field(min_length=1, description="Passes, run in order.")  # type: ignore[valid-type]
+        PASSES: list[registered_pass] = Field(  # type: ignore[assignment]
+            min_length=1, description="Passes, run in order."
+        )
         OUTPUT_TARGET: RegisteredOutput = Field(
             default_factory=RegisteredOutput, description="Default output of every pass."
         )
-        TABLES_TO_LOAD: list[_literal(list(registry.tables))] = Field(  # type: ignore[valid-type]
+        TABLES_TO_LOAD: list[table_name] = Field(
             default_factory=list, description="Tables loaded in addition to module requirements."
         )
 
