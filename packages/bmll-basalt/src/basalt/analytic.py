@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import polars as pl
@@ -37,7 +37,6 @@ class AnalyticContext:
     bucket: BucketSpec
     universe: pl.DataFrame
     tables: Mapping[str, pl.LazyFrame]
-    side_outputs: dict[str, pl.LazyFrame] = field(default_factory=dict)
 
     def table(self, name: str) -> pl.LazyFrame:
         """The input ``name`` (a table, or an earlier pass / side output) for this batch."""
@@ -49,10 +48,6 @@ class AnalyticContext:
                 f"input {name!r} is not loaded for pass {self.pass_name!r} "
                 f"(available: {available}); declare it in the analytic's `requires`"
             ) from None
-
-    def emit(self, name: str, frame: pl.LazyFrame) -> None:
-        """Publish a side output ``name`` (available to later passes as ``pass:name``)."""
-        self.side_outputs[name] = frame
 
 
 class Analytic(ABC):

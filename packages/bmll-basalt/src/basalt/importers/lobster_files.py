@@ -21,10 +21,10 @@ from basalt.errors import ConfigError, DataError
 __all__ = [
     "BOOK_FIELDS",
     "MAX_LEVELS",
-    "PRICE_SCALE",
     "LobsterFile",
     "LobsterSource",
     "book_columns",
+    "dollars",
     "pair_files",
     "parse_file_name",
     "read_source",
@@ -125,6 +125,12 @@ def pair_files(files: Sequence[LobsterFile]) -> list[LobsterSource]:
     return sources
 
 
+def dollars(price: pl.Expr) -> pl.Expr:
+    """A LOBSTER price (dollars x 10000) in dollars, as the nearest Float64."""
+    # Decimal division then conversion rounds correctly; a float division by a literal may not.
+    return (price.cast(pl.Decimal(38, 4)) / PRICE_SCALE).cast(pl.Float64)
+
+
 def book_columns(level: int) -> list[str]:
     """BMLL names of the first ``level`` (at most 10) levels, in LOBSTER column order."""
     return [f"{field}{i}" for i in range(1, min(level, MAX_LEVELS) + 1) for field in BOOK_FIELDS]
@@ -148,13 +154,14 @@ def _read_messages(file: LobsterFile) -> pl.DataFrame:
         "negative size": pl.col("Size") < 0,
         "halt message with a price other than -1, 0, 1": (pl.col("Type") == 7)
         & ~pl.col("Price").is_in(HALT_PRICES),
+        "time outside the day": (pl.col("Time") < 0) | (pl.col("Time") >= 86_400),
         "times not in increasing order": pl.col("Time").diff() < 0,
     }
     found = frame.select(expr.any().alias(name) for name, expr in problems.items()).row(0)
     bad = [name for name, hit in zip(problems, found, strict=True) if hit]
     if bad:
         raise DataError(f"{file.path}: malformed message file ({'; '.join(bad)})")
-    # |Time| < 86400 s: a double resolves it to far below a nanosecond, so rounding is exact.
+    # Below 86400 s a double resolves a time to far less than a nanosecond: rounding is exact.
     return frame.with_columns((pl.col("Time") * 1e9).round().cast(pl.Int64).alias("Nanos")).drop(
         "Time"
     )
@@ -175,9 +182,7 @@ def _read_orderbook(file: LobsterFile, rows: int) -> pl.DataFrame:
         for side in ("Ask", "Bid"):
             price, quantity = f"{side}Price{i}", f"{side}Quantity{i}"
             dummy = pl.col(price).abs() == DUMMY_PRICE
-            cleaned.append(
-                pl.when(dummy).then(None).otherwise(pl.col(price) / PRICE_SCALE).alias(price)
-            )
+            cleaned.append(pl.when(dummy).then(None).otherwise(dollars(pl.col(price))).alias(price))
             cleaned.append(pl.when(dummy).then(0).otherwise(pl.col(quantity)).alias(quantity))
     return book.with_columns(cleaned)
 

@@ -34,9 +34,9 @@ import polars as pl
 from basalt.importers.lobster_files import (
     BOOK_FIELDS,
     MAX_LEVELS,
-    PRICE_SCALE,
     LobsterSource,
     book_columns,
+    dollars,
 )
 from basalt.tables.base import DataTable
 from basalt.tables.bmll import L2Table, L3Table, MarketStateTable, ReferenceTable, TradesTable
@@ -124,7 +124,7 @@ def _trade_id() -> pl.Expr:
 
 
 def _trades(events: pl.DataFrame, mic: str) -> pl.DataFrame:
-    price = pl.col("Price") / PRICE_SCALE
+    price = dollars(pl.col("Price"))
     size = pl.col("Size").cast(pl.Float64)
     notional = price * size
     return events.filter(pl.col("Type").is_in((4, 5))).select(
@@ -166,7 +166,7 @@ def _l3(events: pl.DataFrame) -> pl.DataFrame:
     order = ["ListingId", "OrderNo"]
     delta = pl.when(kind == 1).then(pl.col("Size")).otherwise(-pl.col("Size"))
     after = pl.when((kind.first() == 1).over(order)).then(delta.cum_sum().over(order))
-    price = pl.col("Price") / PRICE_SCALE
+    price = dollars(pl.col("Price"))
     executed = kind == 4
     return events.filter(kind.is_in((1, 2, 3, 4))).select(
         "Ticker",
