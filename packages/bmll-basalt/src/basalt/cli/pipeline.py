@@ -91,4 +91,9 @@ def config(path: str | None, schema: bool) -> None:
     if path is None:
         raise click.UsageError("give a pipeline file, or --schema")
     loaded = load_pipeline(path)
-    click.echo(yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False))
+    data = loaded.config.model_dump(mode="json")
+    for pass_data in data["PASSES"]:  # show the options of the modules the pass uses only
+        for module in get_registry().analytics:
+            if module not in pass_data["modules"]:
+                pass_data.pop(module, None)
+    click.echo(yaml.safe_dump(data, sort_keys=False))

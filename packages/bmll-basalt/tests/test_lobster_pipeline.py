@@ -1,0 +1,67 @@
+"""A pipeline on real Nasdaq data: AMZN 2012-06-21 imported from LOBSTER.
+
+The expected day volume and VWAP are recomputed straight from the message file with the
+csv module, independently of the importer and of the trade analytic.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from basalt.config.loading import Pipeline, validate_config
+from basalt.importers.lobster import import_lobster
+from basalt.runner import run_pipeline
+
+SAMPLES = Path(__file__).resolve().parents[3] / "data" / "lobster"
+MESSAGES = SAMPLES / "AMZN_2012-06-21_34200000_57600000_message_1.csv"
+BOOK = SAMPLES / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"
+
+
+def executions() -> list[tuple[int, float]]:
+    with MESSAGES.open(newline="") as handle:
+        return [(int(r[3]), int(r[4]) / 10_000) for r in csv.reader(handle) if r[1] in ("4", "5")]
+
+
+def test_amzn_day_volume_vwap_and_range(tmp_path: Path) -> None:
+    import_lobster([MESSAGES, BOOK], tmp_path / "lake")
+    config = validate_config(
+        {
+            "START_DATE": "2012-06-21",
+            "DATA_ROOT": str(tmp_path / "lake"),
+            "UNIVERSE": "ticker=AMZN",
+            "PASSES": [
+                {
+                    "name": "amzn",
+                    "time_bucket_seconds": 300,
+                    "modules": ["trade"],
+                    "trade": {
+                        "generic_metrics": [{"measures": ["Volume", "Notional", "Count", "OHLC"]}]
+                    },
+                }
+            ],
+            "OUTPUT_TARGET": {"path_template": f"{tmp_path}/out.parquet"},
+        }
+    )
+    summary = run_pipeline(Pipeline(config, "test"))
+    assert summary.ok, summary.failures
+    frame = pl.read_parquet(tmp_path / "out.parquet")
+    fills = executions()
+    volume = sum(size for size, _ in fills)
+    vwap = sum(size * price for size, price in fills) / volume
+    assert volume == 810_755
+    assert frame["TradeTotalVolume"].sum() == volume
+    assert frame["TradeTotalCount"].sum() == len(fills)
+    assert frame["TradeTotalNotional"].sum() / frame["TradeTotalVolume"].sum() == pytest.approx(
+        vwap, rel=1e-12
+    )
+    assert frame["TradeTotalHigh"].max() == max(p for _, p in fills)
+    assert frame["TradeTotalLow"].min() == min(p for _, p in fills)
+    assert (
+        frame["TradeTotalOpen"][0] == fills[0][1] and frame["TradeTotalClose"][-1] == fills[-1][1]
+    )
+    # 09:30-16:00 New York is 13:30-20:00 UTC: 78 five-minute buckets at most.
+    assert frame["TimeBucket"].dt.hour().min() >= 13 and frame.height <= 78
