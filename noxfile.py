@@ -88,7 +88,7 @@ def lint(session: nox.Session) -> None:
 @nox.session()
 def typecheck(session: nox.Session) -> None:
     """mypy over every distribution's sources."""
-    install(session, *DISTRIBUTIONS, groups=("typecheck",))
+    install(session, *DISTRIBUTIONS, groups=("test", "typecheck"))
     session.run("mypy", *(str(PACKAGES / d / "src") for d in DISTRIBUTIONS))
 
 

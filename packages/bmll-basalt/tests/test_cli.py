@@ -108,7 +108,10 @@ def test_config_schema_and_effective_config(
     assert "trade" in schema["$defs"]["PassConfig"]["properties"]
     effective = basalt_cli("pipeline", "config", str(write_pipeline(tmp_path, small_lake)))
     assert effective.exit_code == 0
-    assert "  trade:\n    metric_prefix: ''\n    classifications:\n    - LIT_CONTINUOUS" in effective.output
+    assert (
+        "  trade:\n    metric_prefix: ''\n    classifications:\n    - LIT_CONTINUOUS"
+        in effective.output
+    )
     assert basalt_cli("pipeline", "config").exit_code == 2
 
 

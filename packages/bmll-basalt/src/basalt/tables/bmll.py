@@ -11,6 +11,11 @@ __all__ = ["L2Table", "L3Table", "MarketStateTable", "ReferenceTable", "TradesTa
 NS = pl.Datetime("ns")
 
 
+def _first_ns(*columns: str) -> pl.Expr:
+    """The first non-null of ``columns``, each cast to nanoseconds first (keeps precision)."""
+    return pl.coalesce(*(pl.col(c).cast(NS) for c in columns))
+
+
 def _event_timestamp_from_ns(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(pl.col("TimestampNanoseconds").cast(NS).alias("EventTimestamp"))
 
@@ -28,9 +33,7 @@ class TradesTable(DataTable):
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
         return frame.with_columns(
-            pl.coalesce(pl.col("TradeTimestampNanoseconds"), pl.col("TradeTimestamp"))
-            .cast(NS)
-            .alias("TradeTimestamp"),
+            _first_ns("TradeTimestampNanoseconds", "TradeTimestamp").alias("TradeTimestamp"),
             (pl.col("TradeNotional") / pl.col("Size")).alias("LocalPrice"),
         )
 
@@ -48,9 +51,7 @@ class L2Table(DataTable):
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
         return frame.with_columns(
-            pl.coalesce(pl.col("TimestampNanoseconds"), pl.col("EventTimestamp"))
-            .cast(NS)
-            .alias("EventTimestamp")
+            _first_ns("TimestampNanoseconds", "EventTimestamp").alias("EventTimestamp")
         )
 
 
