@@ -12,4 +12,4 @@ USER_CONFIG = {
 
 def get_universe(date: str) -> pl.DataFrame:
     """The listings to process on ``date`` (ISO format)."""
-    return pl.DataFrame({"ListingId": [1, 2], "MIC": ["XLON", "XLON"]})
+    return pl.DataFrame({"ListingId": [1000001, 1000002], "MIC": ["XLON", "XLON"]})
