@@ -1,0 +1,3 @@
+"""Integration tests use the basalt.testing fixtures."""
+
+pytest_plugins = ["basalt.testing"]
