@@ -8,9 +8,7 @@ See :mod:`basalt.importers.lobster_tables` for how LOBSTER maps onto the BMLL ta
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from basalt.errors import ConfigError
+from basalt.files import atomic_path
 from basalt.importers.lobster_files import pair_files, parse_file_name, read_source
 from basalt.importers.lobster_tables import convert_day
 from basalt.lake import Lake
@@ -52,15 +51,8 @@ def _write(
         kept = kept.filter(~pl.col("ListingId").is_in(listings.implode()).fill_null(False))
         frame = pl.concat([kept.collect(), frame])
     frame = frame.sort(SORT_KEYS[table], maintain_order=True)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    partial = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
+    with atomic_path(path) as partial:
         frame.write_parquet(partial, compression="zstd", statistics=True)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def import_lobster(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import polars as pl
 
+from basalt.files import atomic_path
 from basalt.outputs.base import OutputTarget
 
 __all__ = ["ParquetOutput"]
@@ -18,14 +16,6 @@ class ParquetOutput(OutputTarget):
     name = "parquet"
 
     def write(self, frame: pl.LazyFrame, location: str) -> str:
-        directory = os.path.dirname(location)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        partial = os.path.join(directory, f".{os.path.basename(location)}.{uuid.uuid4().hex}.tmp")
-        try:
+        with atomic_path(location) as partial:
             frame.sink_parquet(partial, compression="zstd", statistics=True)
-            os.replace(partial, location)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
         return location
