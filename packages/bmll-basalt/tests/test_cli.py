@@ -137,3 +137,21 @@ def test_console_script_maps_errors_to_exit_codes(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: invalid pipeline configuration")
     assert "Traceback" not in result.stderr
+
+
+def test_help_imports_no_heavy_dependency() -> None:
+    code = (
+        "import sys; from click.testing import CliRunner; from basalt.cli.main import cli; "
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0; "
+        "print(sorted(m for m in ('polars', 'pyarrow', 'pydantic', 'numpy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_progress_can_be_forced(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -> None:
+    path = str(write_pipeline(tmp_path, small_lake))
+    shown = basalt_cli("pipeline", "run", "--pipeline", path, "--progress")
+    assert shown.exit_code == 0 and "pass p1" in shown.output
+    quiet = basalt_cli("pipeline", "run", "--pipeline", path, "--no-progress")
+    assert "pass p1" not in quiet.output

@@ -10,13 +10,13 @@ import datetime as dt
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
-from basalt.cli.importers import import_group
 from basalt.errors import ConfigError, DataError
 from basalt.importers.lobster import ImportSummary, import_lobster
 from basalt.lake import Lake
@@ -30,6 +30,7 @@ TABLES: tuple[type[DataTable], ...] = (
     MarketStateTable,
     ReferenceTable,
 )
+Invoke = Callable[..., Result]
 DAY = dt.date(2012, 6, 21)
 UTC_1330 = dt.datetime(2012, 6, 21, 13, 30)
 
@@ -234,9 +235,9 @@ def test_importing_again_replaces_only_the_imported_listings(tmp_path: Path) -> 
     )
 
 
-def test_cli_imports_files(tmp_path: Path) -> None:
+def test_cli_imports_files(tmp_path: Path, basalt_cli: Invoke) -> None:
     args = ["lobster", *(str(sample(n)) for n in AAPL), "--root", str(tmp_path)]
-    result = CliRunner().invoke(import_group, args)
+    result = basalt_cli("import", *args)
     assert result.exit_code == 0, result.output
     trades = sum(r[1] in ("4", "5") for r in read_rows(sample(AAPL[0])))
     assert re.search(rf"^trades +{trades:,} rows$", result.output, re.MULTILINE)
@@ -397,18 +398,18 @@ def test_winter_dates_use_eastern_standard_time(tmp_path: Path) -> None:
         "TEST_2012-06-21_34200000_57600000_trades_1.csv",
     ],
 )
-def test_bad_file_names(tmp_path: Path, name: str) -> None:
+def test_bad_file_names(tmp_path: Path, basalt_cli: Invoke, name: str) -> None:
     path = write_lines(tmp_path, name, TEST_MESSAGES)
     with pytest.raises(ConfigError, match=name):
         import_lobster([path], tmp_path / "lake")
-    result = CliRunner().invoke(import_group, ["lobster", str(path), "--root", str(tmp_path)])
+    result = basalt_cli("import", "lobster", str(path), "--root", str(tmp_path))
     assert result.exit_code == 2
     assert name in result.output
 
 
-def test_cli_missing_file(tmp_path: Path) -> None:
+def test_cli_missing_file(tmp_path: Path, basalt_cli: Invoke) -> None:
     missing = tmp_path / TEST_NAME.format("message")
-    result = CliRunner().invoke(import_group, ["lobster", str(missing), "--root", str(tmp_path)])
+    result = basalt_cli("import", "lobster", str(missing), "--root", str(tmp_path))
     assert result.exit_code == 2
     assert "does not exist" in result.output
 

@@ -6,12 +6,8 @@ import tempfile
 from pathlib import Path
 
 import click
-import polars as pl
 
-from basalt.cli.progress import ProgressBars, format_summary
-from basalt.demo import prepare_demo
 from basalt.errors import RunFailedError
-from basalt.runner import run_pipeline
 
 __all__ = ["demo"]
 
@@ -38,6 +34,12 @@ SHOWN = (
 )
 def demo(directory: Path | None) -> None:
     """Run the demo pipeline end to end on generated sample data."""
+    import polars as pl
+
+    from basalt.cli.progress import ProgressBars, format_summary
+    from basalt.demo import prepare_demo
+    from basalt.runner import run_pipeline
+
     workdir = directory or Path(tempfile.mkdtemp(prefix="basalt-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     click.echo(f"writing a sample lake and the demo pipeline to {workdir}")

@@ -6,22 +6,7 @@ from pathlib import Path
 
 import click
 
-from basalt.errors import ConfigError
-from basalt.importers.lobster import import_lobster
-from basalt.importers.lobster_files import parse_file_name
-
 __all__ = ["import_group"]
-
-
-def _check_names(
-    ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]
-) -> tuple[Path, ...]:
-    for path in value:
-        try:
-            parse_file_name(path)
-        except ConfigError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
-    return value
 
 
 @click.group(name="import")
@@ -35,7 +20,6 @@ def import_group() -> None:
     nargs=-1,
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    callback=_check_names,
 )
 @click.option(
     "--root",
@@ -50,6 +34,8 @@ def lobster(files: tuple[Path, ...], root: Path, mic: str) -> None:
     Files are named TICKER_YYYY-MM-DD_StartMs_EndMs_{message|orderbook}_LEVEL[_...].csv;
     a message file without its orderbook file yields every table but l2.
     """
+    from basalt.importers.lobster import import_lobster
+
     summary = import_lobster(files, root, mic=mic)
     click.echo(f"wrote {len(summary.files)} file(s) under {root}")
     for path in summary.files:

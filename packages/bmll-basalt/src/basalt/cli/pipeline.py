@@ -1,4 +1,6 @@
-"""``basalt pipeline``: run, validate and describe pipeline files."""
+"""``basalt pipeline``: run, validate and describe pipeline files.
+
+Heavy modules are imported inside the commands so that ``basalt --help`` stays fast."""
 
 from __future__ import annotations
 
@@ -7,14 +9,8 @@ import json
 from typing import Any
 
 import click
-import yaml
 
-from basalt.cli.progress import ProgressBars, format_summary
-from basalt.config.build import config_model
-from basalt.config.loading import load_pipeline
 from basalt.errors import ConfigError, RunFailedError
-from basalt.plugins import get_registry
-from basalt.runner import run_pipeline
 
 __all__ = ["pipeline"]
 
@@ -71,6 +67,10 @@ def run(
     progress: bool | None,
 ) -> None:
     """Run a pipeline and print what each pass read and wrote."""
+    from basalt.cli.progress import ProgressBars, format_summary
+    from basalt.config.loading import load_pipeline
+    from basalt.runner import run_pipeline
+
     loaded = load_pipeline(path, _overrides(date, start_date, end_date, data_root, universe))
     if loaded.config.DATA_ROOT is None:
         raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
@@ -85,6 +85,12 @@ def run(
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of pipeline files.")
 def config(path: str | None, schema: bool) -> None:
     """Print the JSON Schema (--schema), or the validated configuration of PATH."""
+    import yaml
+
+    from basalt.config.build import config_model
+    from basalt.config.loading import load_pipeline
+    from basalt.plugins import get_registry
+
     if schema:
         click.echo(json.dumps(config_model(get_registry()).model_json_schema(), indent=2))
         return

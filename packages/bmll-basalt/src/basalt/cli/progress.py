@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from basalt.runner import RunSummary
+if TYPE_CHECKING:
+    from basalt.runner import RunSummary
 
 __all__ = ["ProgressBars", "format_summary"]
 
