@@ -1,14 +1,15 @@
 """The BMLL data-lake layout: where the file of a table, MIC and day lives.
 
-``{root}/{Folder}/{MIC}/{YYYY}/{MM}/{DD}/{prefix}{MIC}-{YYYYMMDD}.parquet``
+``{root}/{Folder}/{MIC}/{YYYY}/{MM}/{DD}/{prefix}{MIC}-{YYYYMMDD}.parquet``; ``root`` is a
+local directory or an ``s3://bucket/prefix`` URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+
+from basalt.storage import Storage, join, open_storage
 
 __all__ = ["DATA_ROOT_ENV", "Lake"]
 
@@ -17,27 +18,28 @@ DATA_ROOT_ENV = "BASALT_DATA_ROOT"
 
 @dataclass(frozen=True)
 class Lake:
-    """A data lake rooted at a local directory."""
+    """A data lake at ``root``; ``options`` configure its storage (S3 endpoint, region, ...).
+
+    Lakes are small and picklable: storage clients are created, and cached, in each process.
+    """
 
     root: str
+    options: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def storage(self) -> Storage:
+        """The storage holding the lake."""
+        return open_storage(self.root, self.options)
 
     def file(self, folder: str, prefix: str, mic: str, day: dt.date) -> str:
         """Path of the file of ``folder`` for ``mic`` on ``day``."""
-        return os.path.join(
-            self.root,
-            folder,
-            mic,
-            f"{day:%Y}",
-            f"{day:%m}",
-            f"{day:%d}",
-            f"{prefix}{mic}-{day:%Y%m%d}.parquet",
-        )
+        name = f"{prefix}{mic}-{day:%Y%m%d}.parquet"
+        return join(self.root, folder, mic, f"{day:%Y}", f"{day:%m}", f"{day:%d}", name)
 
     def exists(self, path: str) -> bool:
         """Whether ``path`` is an existing file."""
-        return os.path.isfile(path)
+        return self.storage.exists(path)
 
     def mics(self, folder: str) -> list[str]:
         """The MICs that have a directory under ``folder``."""
-        base = Path(self.root, folder)
-        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        return self.storage.list_dirs(join(self.root, folder))

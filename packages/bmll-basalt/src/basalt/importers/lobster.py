@@ -47,7 +47,7 @@ def _write(
 ) -> None:
     """Write ``frame`` to ``path`` atomically, keeping the rows of other listings found there."""
     if lake.exists(path):
-        kept = table.scan_file(path).select(table.schema().names())
+        kept = table.scan_file(lake, path).select(table.schema().names())
         kept = kept.filter(~pl.col("ListingId").is_in(listings.implode()).fill_null(False))
         frame = pl.concat([kept.collect(), frame])
     frame = frame.sort(SORT_KEYS[table], maintain_order=True)

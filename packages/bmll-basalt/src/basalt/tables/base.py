@@ -49,17 +49,21 @@ class DataTable:
         return [path for path in candidates if lake.exists(path)]
 
     @classmethod
-    def scan_file(cls, path: str) -> pl.LazyFrame:
+    def scan_file(cls, lake: Lake, path: str) -> pl.LazyFrame:
         """Lazy scan of one file, checked for required columns, on the BMLL schema."""
         try:
-            present = pl.read_parquet_schema(path)
+            present = lake.storage.schema(path)
+                pl.from_arrow(
+                    lake.storage.metadata(path).schema.to_arrow_schema().empty_table()
+                ).schema
+            )
         except Exception as exc:
             raise DataError(f"{path}: cannot read parquet metadata ({exc})") from exc
         missing = [c for c in cls.required_columns if c not in present]
         if missing:
             raise TableSchemaError(path, cls.name, missing)
         schema = cls.schema()
-        frame = pl.scan_parquet(path)
+        frame = lake.storage.scan_parquet(path)
         fixes = [
             pl.col(c).cast(dtype)
             for c, dtype in schema.items()
@@ -85,8 +89,21 @@ class DataTable:
     ) -> pl.LazyFrame:
         """The table for ``mics`` × ``days`` (optionally only ``listing_ids``), normalised
         and, given ``bucket``, with a ``TimeBucket`` column."""
-        files = cls.files(lake, mics, days)
-        frames = [cls.scan_file(path).select(cls.schema().names()) for path in files]
+        return cls.scan_files(
+            lake, cls.files(lake, mics, days), listing_ids=listing_ids, bucket=bucket
+        )
+
+    @classmethod
+    def scan_files(
+        cls,
+        lake: Lake,
+        files: Sequence[str],
+        *,
+        listing_ids: Sequence[int] | None = None,
+        bucket: BucketSpec | None = None,
+    ) -> pl.LazyFrame:
+        """Like :meth:`scan`, over the given lake ``files``."""
+        frames = [cls.scan_file(lake, path).select(cls.schema().names()) for path in files]
         frame = pl.concat(frames, how="vertical") if frames else cls.empty()
         if listing_ids is not None:
             frame = frame.filter(pl.col("ListingId").is_in(list(listing_ids)))
