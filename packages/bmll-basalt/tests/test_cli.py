@@ -90,9 +90,8 @@ def test_failed_run_exits_1_and_lists_failures(
     Path(TradesTable.path(Lake(str(small_lake)), "XPAR", dt.date(2024, 3, 4))).write_bytes(b"junk")
     result = basalt_cli("pipeline", "run", "--pipeline", str(write_pipeline(tmp_path, small_lake)))
     assert result.exit_code == 1
-    assert (
-        "FAILED pass p1 on 2024-03-04" in result.output and "cannot read parquet" in result.output
-    )
+    assert "FAILED pass p1, 2024-03-04, planning (partition 2024-03-04_2024-03-04)" in result.output
+    assert "cannot read parquet" in result.output
 
 
 def test_unknown_command_and_missing_file_exit_2(basalt_cli: Invoke, tmp_path: Path) -> None:
@@ -145,13 +144,15 @@ def test_help_imports_no_heavy_dependency() -> None:
         "assert CliRunner().invoke(cli, ['--help']).exit_code == 0; "
         "print(sorted(m for m in ('polars', 'pyarrow', 'pydantic', 'numpy') if m in sys.modules))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
 def test_progress_can_be_forced(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -> None:
     path = str(write_pipeline(tmp_path, small_lake))
     shown = basalt_cli("pipeline", "run", "--pipeline", path, "--progress")
-    assert shown.exit_code == 0 and "pass p1" in shown.output
+    assert shown.exit_code == 0 and "p1 2024-03-04_2024-03-04" in shown.output
     quiet = basalt_cli("pipeline", "run", "--pipeline", path, "--no-progress")
-    assert "pass p1" not in quiet.output
+    assert "2024-03-04_2024-03-04  " not in quiet.output and "p1 2024" not in quiet.output

@@ -32,6 +32,7 @@ def pipeline(lake: Path, out: Path, **overrides: object) -> Pipeline:
             }
         ],
         "OUTPUT_TARGET": {"path_template": str(out) + TEMPLATE},
+        "EXECUTOR": "serial",
         **overrides,
     }
     return Pipeline(validate_config(raw), "test")
@@ -41,8 +42,8 @@ def test_single_mic_run(small_lake: Path, tmp_path: Path) -> None:
     summary = run_pipeline(pipeline(small_lake, tmp_path / "out", UNIVERSE="mic=XLON"))
     assert summary.ok
     result = summary.passes[0]
-    assert result.output == f"{tmp_path}/out/basalt/p1/mic=XLON/2024-03-04_2024-03-04.parquet"
-    frame = pl.read_parquet(result.output)
+    assert result.outputs == [f"{tmp_path}/out/basalt/p1/mic=XLON/2024-03-04_2024-03-04.parquet"]
+    frame = pl.read_parquet(result.outputs[0])
     assert frame.columns == [
         "ListingId",
         "TimeBucket",
@@ -68,25 +69,25 @@ def test_single_mic_run(small_lake: Path, tmp_path: Path) -> None:
         ),
         (2, T9 + dt.timedelta(minutes=2), "XLON", "BBB", 20, 5.0, 20.0, 5.0, 20.0),
     ]
-    assert (result.days, result.input_files, result.input_rows, result.output_rows) == (1, 1, 3, 2)
+    assert (result.tasks, result.input_files, result.input_rows, result.output_rows) == (1, 1, 3, 2)
 
 
 def test_default_universe_is_every_listing_of_the_reference(
     small_lake: Path, tmp_path: Path
 ) -> None:
     summary = run_pipeline(pipeline(small_lake, tmp_path))
-    frame = pl.read_parquet(summary.passes[0].output or "")
+    frame = pl.read_parquet(summary.passes[0].outputs[0])
     assert frame["ListingId"].to_list() == [1, 2, 3]
     assert frame["MIC"].to_list() == ["XLON", "XLON", "XPAR"]
-    assert summary.passes[0].output.endswith("/all/2024-03-04_2024-03-04.parquet")  # type: ignore[union-attr]
+    assert summary.passes[0].outputs[0].endswith("/all/2024-03-04_2024-03-04.parquet")
 
 
 def test_ticker_universe_and_days_without_data(small_lake: Path, tmp_path: Path) -> None:
     summary = run_pipeline(
         pipeline(small_lake, tmp_path, UNIVERSE="ticker=CCC", END_DATE="2024-03-06")
     )
-    assert summary.ok and summary.passes[0].days == 3
-    assert pl.read_parquet(summary.passes[0].output or "")["ListingId"].to_list() == [3]
+    assert summary.ok and summary.passes[0].tasks == 1  # days without reference data: no task
+    assert pl.read_parquet(summary.passes[0].outputs[0])["ListingId"].to_list() == [3]
 
 
 def test_missing_required_column_fails_the_pass_naming_file_and_columns(
@@ -99,16 +100,18 @@ def test_missing_required_column_fails_the_pass_naming_file_and_columns(
     summary = run_pipeline(pipeline(small_lake, tmp_path / "out"))
     assert not summary.ok
     [failure] = summary.failures
-    assert (failure.pass_name, failure.day) == ("p1", DAY)
+    assert (failure.pass_name, failure.day, failure.batch) == ("p1", DAY, 0)
     assert path in failure.error and "Size, TradeNotional" in failure.error
-    assert summary.passes[0].output is None and not (tmp_path / "out").exists()
+    assert summary.passes[0].outputs == [] and not (tmp_path / "out").exists()
 
 
 def test_corrupt_file_is_reported_by_path(small_lake: Path, tmp_path: Path) -> None:
     path = TradesTable.path(Lake(str(small_lake)), "XPAR", DAY)
     Path(path).write_bytes(b"not parquet at all")
     summary = run_pipeline(pipeline(small_lake, tmp_path))
-    assert not summary.ok and path in summary.failures[0].error
+    [failure] = summary.failures
+    assert not summary.ok and path in failure.error and failure.batch is None  # while planning
+    assert summary.passes[0].failed == [f"{tmp_path}/basalt/p1/all/2024-03-04_2024-03-04.parquet"]
 
 
 def test_python_get_universe(small_lake: Path, tmp_path: Path) -> None:
@@ -118,5 +121,5 @@ def test_python_get_universe(small_lake: Path, tmp_path: Path) -> None:
 
     base = pipeline(small_lake, tmp_path)
     summary = run_pipeline(Pipeline(base.config, "test", get_universe))
-    frame = pl.read_parquet(summary.passes[0].output or "")
+    frame = pl.read_parquet(summary.passes[0].outputs[0])
     assert frame["ListingId"].to_list() == [2] and "Ticker" not in frame.columns

@@ -55,8 +55,8 @@ class Analytic(ABC):
 
     Subclasses set ``name`` (the module name used in a pass's ``modules``), optionally
     ``config_model`` (validated from the pass key of the same name, or one of
-    ``config_aliases``) and ``requires`` (input table names), and implement
-    :meth:`compute` returning one row per ``join_keys``.
+    ``config_aliases``), ``requires`` (input table names) and ``batch_group_by``, and
+    implement :meth:`compute` returning one row per ``join_keys``.
     """
 
     name: ClassVar[str]
@@ -64,6 +64,8 @@ class Analytic(ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     config_aliases: ClassVar[tuple[str, ...]] = ()
     join_keys: ClassVar[tuple[str, ...]] = KEYS
+    batch_group_by: ClassVar[str | None] = None
+    """A universe column (e.g. ``InstrumentId``) whose listings must share a symbol batch."""
 
     @classmethod
     def summary(cls) -> str:

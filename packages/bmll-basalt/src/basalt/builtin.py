@@ -35,9 +35,10 @@ def basalt_register_outputs() -> list[type]:
 
 @hookimpl
 def basalt_register_executors() -> list[type]:
+    from basalt.executors.local import LocalExecutor
     from basalt.executors.serial import SerialExecutor
 
-    return [SerialExecutor]
+    return [LocalExecutor, SerialExecutor]
 
 
 @hookimpl

@@ -1,60 +1,84 @@
-"""The runner: every pass, day by day, through an executor, to the output target.
+"""The runner: every pass, partition by partition, through an executor, to its output.
 
-For each pass and day the universe is resolved, the tables the pass's modules require are
-scanned lazily (only that day's files of the universe's MICs, filtered to its listings),
-each module computes its columns, the module outputs are joined on their keys, and the
-day's result is written to a temporary part. Once every day of a pass succeeded, the parts
-are written to the pass's output target.
+For each pass the date range is cut into output partitions (date batches). Partitions whose
+output exists are skipped on ``RESUME``. For the others the planner builds one task per day
+and symbol batch; the executor runs them; when every task of a partition succeeded, their
+parts are written to the pass's output in one atomic write. A failed task fails its
+partition (nothing is written for it) and, unless ``FAIL_FAST``, the run goes on.
+Temporary files live in a per-run directory that is always removed — and directories left
+by runs that were killed are removed by the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
+import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import polars as pl
-import pyarrow.parquet as pq
 
-from basalt.analytic import AnalyticContext
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline
 from basalt.config.models import AnalyticsConfig, PassConfig
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, DataError
 from basalt.executors.base import Executor
 from basalt.lake import Lake
+from basalt.outputs.base import OutputTarget
+from basalt.planning.dates import DateBatch
+from basalt.planning.plan import Partition, PassPlanner
 from basalt.plugins import Registry, get_registry
+from basalt.tasks import Task, TaskResult, execute_task
 from basalt.universes.base import Universe
 
-__all__ = ["PassResult", "RunObserver", "RunSummary", "TaskFailure", "run_pipeline"]
+__all__ = [
+    "PassResult",
+    "RunObserver",
+    "RunSummary",
+    "TaskFailure",
+    "make_executor",
+    "run_pipeline",
+]
 
 log = logging.getLogger(__name__)
-PASSTHROUGH = ("MIC", "Ticker", "InstrumentId")
+RUN_DIR_PREFIX = "basalt-run-"
+MEMORY_SHARE = 0.7
 
 
 class RunObserver(Protocol):
     """Receives progress events (the CLI draws progress bars from them)."""
 
-    def pass_started(self, pass_name: str, tasks: int) -> None: ...
+    def partition_started(self, pass_name: str, partition: str, tasks: int) -> None: ...
 
-    def task_finished(self, pass_name: str, day: dt.date, ok: bool) -> None: ...
+    def task_finished(self, pass_name: str, label: str, ok: bool) -> None: ...
 
-    def pass_finished(self, pass_name: str) -> None: ...
+    def partition_finished(self, pass_name: str, partition: str, status: str) -> None: ...
 
 
 @dataclass(frozen=True)
 class TaskFailure:
-    """A task that raised: its pass, day and cause."""
+    """A task that raised: its pass, partition, day, symbol batch (None: the day could not
+    be planned, e.g. an unreadable input file) and cause."""
 
     pass_name: str
+    partition: str
     day: dt.date
+    batch: int | None
     error: str
+
+    @property
+    def label(self) -> str:
+        where = "planning" if self.batch is None else f"batch {self.batch}"
+        return f"pass {self.pass_name}, {self.day}, {where} (partition {self.partition})"
 
 
 @dataclass
@@ -62,11 +86,13 @@ class PassResult:
     """What a pass read and wrote."""
 
     name: str
-    days: int = 0
+    tasks: int = 0
     input_files: int = 0
     input_rows: int = 0
     output_rows: int = 0
-    output: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,16 +108,6 @@ class RunSummary:
         return not self.failures
 
 
-@dataclass(frozen=True)
-class DayResult:
-    """One computed day: its part file (None when the universe was empty) and sizes."""
-
-    part: str | None
-    input_files: int
-    input_rows: int
-    output_rows: int
-
-
 class FunctionUniverse(Universe):
     """The universe of a Python pipeline file's ``get_universe(date)``."""
 
@@ -103,8 +119,10 @@ class FunctionUniverse(Universe):
 
     def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
         frame = self.function(day.isoformat())
-        if not isinstance(frame, pl.DataFrame) or "ListingId" not in frame.columns:
-            raise ConfigError("get_universe(date) must return a polars DataFrame with ListingId")
+        if not isinstance(frame, pl.DataFrame) or not {"ListingId", "MIC"} <= set(frame.columns):
+            raise ConfigError(
+                "get_universe(date) must return a polars DataFrame with ListingId and MIC"
+            )
         return frame
 
 
@@ -118,150 +136,197 @@ def make_universe(pipeline: Pipeline, registry: Registry) -> Universe:
     return resolver
 
 
-def join_module_outputs(
-    frames: Sequence[tuple[str, pl.LazyFrame]], keys: Sequence[str]
-) -> pl.LazyFrame:
-    """Full-join module outputs on ``keys``; a column produced twice is an error."""
-    owner: dict[str, str] = {}
-    result: pl.LazyFrame | None = None
-    for module, frame in frames:
-        for column in frame.collect_schema().names():
-            if column in keys:
-                continue
-            if column in owner:
-                raise ConfigError(
-                    f"column {column!r} is produced by both {owner[column]!r} and {module!r}; "
-                    "set a metric_prefix on one of them"
-                )
-            owner[column] = module
-        result = (
-            frame
-            if result is None
-            else result.join(frame, on=list(keys), how="full", coalesce=True)
-        )
-    assert result is not None
-    return result
+def make_executor(config: AnalyticsConfig, registry: Registry) -> Executor:
+    """The executor named by ``EXECUTOR`` with ``NUM_WORKERS`` and ``EXECUTOR_OPTIONS``."""
+    kind: type[Executor] = registry.get("executors", config.EXECUTOR)
+    workers = 1 if kind.in_process else config.NUM_WORKERS or os.cpu_count() or 1
+    return kind(workers, config.EXECUTOR_OPTIONS)
 
 
-@dataclass(frozen=True)
-class DayTask:
-    """Compute one pass on one day into ``workdir``."""
-
-    config: AnalyticsConfig
-    pass_config: PassConfig
-    day: dt.date
-    universe: Universe
-    registry: Registry
-    workdir: str
-
-    def __call__(self) -> DayResult:
-        lake = Lake(self.config.DATA_ROOT or ".")
-        listings = self.universe.resolve(lake, self.day)
-        if listings.is_empty():
-            return DayResult(None, 0, 0, 0)
-        mics = sorted(listings["MIC"].unique().to_list())
-        bucket = self.pass_config.bucket(self.config.TIME_BUCKET_SECONDS)
-        analytics = [self.registry.analytics[m] for m in self.pass_config.modules]
-        table_names = dict.fromkeys(
-            [t for a in analytics for t in a.requires] + list(self.config.TABLES_TO_LOAD)
-        )
-        tables = {name: self.registry.tables[name] for name in table_names}
-        ids = listings["ListingId"].to_list()
-        ctx = AnalyticContext(
-            pass_name=self.pass_config.name,
-            date=self.day,
-            bucket=bucket,
-            universe=listings,
-            tables={
-                n: t.scan(lake, mics, [self.day], listing_ids=ids, bucket=bucket)
-                for n, t in tables.items()
-            },
-        )
-        outputs = [
-            (a.name, a().compute(ctx, self.pass_config.module_config(a.name))) for a in analytics
-        ]
-        keys = analytics[0].join_keys
-        result = join_module_outputs(outputs, keys)
-        passthrough = [c for c in PASSTHROUGH if c in listings.columns]
-        result = (
-            result.join(
-                listings.lazy().select("ListingId", *passthrough), on="ListingId", how="left"
-            )
-            .select(*keys, *passthrough, pl.exclude(*keys, *passthrough))
-            .sort(*keys)
-        )
-        part = str(Path(self.workdir, f"{self.pass_config.name}-{self.day:%Y%m%d}.parquet"))
-        result.sink_parquet(part)
-        files = [f for t in tables.values() for f in t.files(lake, mics, [self.day])]
-        return DayResult(
-            part,
-            len(files),
-            sum(pq.read_metadata(f).num_rows for f in files),
-            pq.read_metadata(part).num_rows,
-        )
+def _memory_per_worker(config: AnalyticsConfig, workers: int) -> float:
+    if config.MEMORY_PER_WORKER is not None:
+        return config.MEMORY_PER_WORKER * 1e9
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return total * MEMORY_SHARE / workers
 
 
-def _render(template: str, config: AnalyticsConfig, pass_name: str) -> str:
+def _render(
+    template: str, config: AnalyticsConfig, pass_name: str, start: dt.date, end: dt.date
+) -> str:
     try:
         return template.format(
             datasetname=config.DATASETNAME,
             universe=config.UNIVERSE or "all",
-            start_date=config.START_DATE.isoformat(),
-            end_date=config.end_date.isoformat(),
+            start_date=start.isoformat(),
+            end_date=end.isoformat(),
             **{"pass": pass_name},
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
 
 
-def _run_pass(
-    pipeline: Pipeline,
-    pass_config: PassConfig,
-    registry: Registry,
-    executor: Executor,
-    workdir: str,
-    observer: RunObserver | None,
-    summary: RunSummary,
-) -> None:
-    config = pipeline.config
-    universe = make_universe(pipeline, registry)
-    tasks = [
-        DayTask(config, pass_config, day, universe, registry, workdir) for day in config.days()
-    ]
-    result = PassResult(pass_config.name)
-    summary.passes.append(result)
-    if observer:
-        observer.pass_started(pass_config.name, len(tasks))
-    parts: list[str] = []
-    failed = False
-    for outcome in executor.run(DayTask.__call__, tasks):
-        day = outcome.task.day
-        if observer:
-            observer.task_finished(pass_config.name, day, outcome.ok)
-        if outcome.error is not None:
-            failed = True
-            cause = f"{type(outcome.error).__name__}: {outcome.error}"
-            log.error("pass %s, %s failed: %s", pass_config.name, day, cause)
-            summary.failures.append(TaskFailure(pass_config.name, day, cause))
-            continue
-        assert outcome.result is not None
-        day_result = outcome.result
-        result.days += 1
-        result.input_files += day_result.input_files
-        result.input_rows += day_result.input_rows
-        result.output_rows += day_result.output_rows
-        if day_result.part:
-            parts.append(day_result.part)
-    if observer:
-        observer.pass_finished(pass_config.name)
-    if failed or not parts:
-        if not parts and not failed:
-            log.warning("pass %s: no data for any day of the universe", pass_config.name)
-        return
-    output = config.output_for(pass_config)
-    target = registry.get("outputs", output.type)(output)
-    location = _render(output.path_template, config, pass_config.name)
-    result.output = target.write(pl.scan_parquet(sorted(parts)), location)
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def run_directory(parent: str | None) -> Iterator[str]:
+    """A fresh temporary directory for a run, removed afterwards; directories of earlier
+    runs whose process is gone (killed runs) are removed first."""
+    base = Path(parent or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    for stale in base.glob(f"{RUN_DIR_PREFIX}*"):
+        owner = stale / "pid"
+        if owner.is_file() and not _process_alive(int(owner.read_text() or 0)):
+            shutil.rmtree(stale, ignore_errors=True)
+    directory = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=base))
+    (directory / "pid").write_text(str(os.getpid()))
+    try:
+        yield str(directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class PassRun:
+    """Runs one pass: partition after partition."""
+
+    pipeline: Pipeline
+    pass_index: int
+    registry: Registry
+    executor: Executor
+    workdir: str
+    observer: RunObserver | None
+    summary: RunSummary
+
+    @property
+    def config(self) -> AnalyticsConfig:
+        return self.pipeline.config
+
+    @property
+    def pass_config(self) -> PassConfig:
+        return self.config.PASSES[self.pass_index]
+
+    def run(self) -> bool:
+        """Run the pass; False when the run must stop (fail-fast)."""
+        config = self.config
+        planner = PassPlanner(
+            config=config,
+            config_json=json.dumps(config.model_dump(mode="json", by_alias=False)),
+            pass_index=self.pass_index,
+            registry=self.registry,
+            universe=make_universe(self.pipeline, self.registry),
+            workdir=self.workdir,
+            workers=self.executor.workers,
+            memory_bytes=_memory_per_worker(config, self.executor.workers),
+        )
+        output = config.output_for(self.pass_config)
+        target: OutputTarget = self.registry.get("outputs", output.type)(
+            output, config.storage_options
+        )
+        result = PassResult(self.pass_config.name)
+        self.summary.passes.append(result)
+        counter = iter(range(1 << 62))
+        for batch in planner.date_batches():
+            location = _render(
+                output.path_template, config, self.pass_config.name, batch.start, batch.end
+            )
+            if config.RESUME and target.is_complete(location):
+                log.info("pass %s, %s: output exists, skipped", self.pass_config.name, batch.key)
+                result.skipped.append(location)
+                self._notify_partition(batch.key, 0, "skipped")
+                continue
+            tasks = self._plan(planner, batch, lambda: next(counter))
+            if tasks is None:
+                result.failed.append(location)
+                self._notify_partition(batch.key, 0, "failed")
+                if config.FAIL_FAST:
+                    return False
+                continue
+            if not self._run_partition(Partition(batch, location, tasks), target, result):
+                return False
+        result.input_files = len(planner.input_rows)
+        result.input_rows = sum(planner.input_rows.values())
+        return True
+
+    def _plan(
+        self, planner: PassPlanner, batch: DateBatch, index: Callable[[], int]
+    ) -> list[Task] | None:
+        """The tasks of a partition; None (failures recorded) when a day can't be planned."""
+        tasks: list[Task] = []
+        for day in batch.days:
+            try:
+                tasks += planner.day_tasks(batch, day, index)
+            except DataError as exc:
+                log.error("pass %s, %s: %s", self.pass_config.name, day, exc)
+                self.summary.failures.append(
+                    TaskFailure(self.pass_config.name, batch.key, day, None, str(exc))
+                )
+                return None
+        return tasks
+
+    def _notify_partition(self, key: str, tasks: int, status: str) -> None:
+        if self.observer:
+            self.observer.partition_started(self.pass_config.name, key, tasks)
+            self.observer.partition_finished(self.pass_config.name, key, status)
+
+    def _run_partition(
+        self, partition: Partition, target: OutputTarget, result: PassResult
+    ) -> bool:
+        name = self.pass_config.name
+        key = partition.batch.key
+        if self.observer:
+            self.observer.partition_started(name, key, len(partition.tasks))
+        function: Callable[[Task], TaskResult] = (
+            functools.partial(execute_task, registry=self.registry)
+            if self.executor.in_process
+            else execute_task
+        )
+        parts: list[str] = []
+        failed = False
+        outcomes = self.executor.run(function, partition.tasks)
+        try:
+            for outcome in outcomes:
+                task = outcome.task
+                if self.observer:
+                    self.observer.task_finished(name, task.label, outcome.ok)
+                if outcome.error is not None:
+                    failed = True
+                    cause = f"{type(outcome.error).__name__}: {outcome.error}"
+                    log.error("%s failed: %s", task.label, cause)
+                    self.summary.failures.append(
+                        TaskFailure(name, key, task.day, task.batch, cause)
+                    )
+                    if self.config.FAIL_FAST:
+                        break
+                    continue
+                assert outcome.result is not None
+                parts.append(outcome.result.part)
+                result.tasks += 1
+                result.output_rows += outcome.result.rows
+        finally:
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
+        status = "failed" if failed else "written" if parts else "empty"
+        if failed:
+            result.failed.append(partition.location)
+        elif parts:
+            ordered = sorted(parts)
+            target.write(pl.scan_parquet(ordered), partition.location)
+            result.outputs.append(partition.location)
+        for part in parts:
+            os.remove(part)
+        shutil.rmtree(os.path.join(self.workdir, "shred"), ignore_errors=True)
+        if self.observer:
+            self.observer.partition_finished(name, key, status)
+        return not (failed and self.config.FAIL_FAST)
 
 
 def run_pipeline(
@@ -271,16 +336,15 @@ def run_pipeline(
     executor: Executor | None = None,
     observer: RunObserver | None = None,
 ) -> RunSummary:
-    """Run every pass of ``pipeline``; failures are collected in the summary, not raised."""
+    """Run every pass of ``pipeline``; task failures are collected in the summary."""
     registry = registry or get_registry()
-    executor = executor or registry.get("executors", "serial")()
+    executor = executor or make_executor(pipeline.config, registry)
     started = time.perf_counter()
     summary = RunSummary()
-    workdir = tempfile.mkdtemp(prefix="basalt-")
-    try:
-        for pass_config in pipeline.config.PASSES:
-            _run_pass(pipeline, pass_config, registry, executor, workdir, observer, summary)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with run_directory(pipeline.config.TEMP_DIR) as workdir, executor:
+        for index in range(len(pipeline.config.PASSES)):
+            run = PassRun(pipeline, index, registry, executor, workdir, observer, summary)
+            if not run.run():
+                break
     summary.seconds = time.perf_counter() - started
     return summary

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -15,40 +14,46 @@ __all__ = ["ProgressBars", "format_summary"]
 
 
 class ProgressBars:
-    """One progress bar per pass on a terminal (stderr); silent otherwise."""
+    """A progress bar per pass and output partition (date batch) on a terminal (stderr),
+    counting its tasks (days × symbol batches); silent otherwise."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
 
-    def pass_started(self, pass_name: str, tasks: int) -> None:
+    def partition_started(self, pass_name: str, partition: str, tasks: int) -> None:
         if self.enabled:
             self._bar = click.progressbar(
-                length=tasks, label=f"pass {pass_name}", file=sys.stderr, show_pos=True
+                length=max(tasks, 1),
+                label=f"{pass_name} {partition}",
+                file=sys.stderr,
+                show_pos=True,
             )
             self._bar.__enter__()
 
-    def task_finished(self, pass_name: str, day: dt.date, ok: bool) -> None:
+    def task_finished(self, pass_name: str, label: str, ok: bool) -> None:
         if self._bar is not None:
-            self._bar.update(1, current_item=day)
+            self._bar.update(1)
 
-    def pass_finished(self, pass_name: str) -> None:
+    def partition_finished(self, pass_name: str, partition: str, status: str) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
+        if self.enabled and status != "written":
+            click.echo(f"{pass_name} {partition}: {status}", err=True)
 
 
 def format_summary(summary: RunSummary) -> str:
     """A readable table of what each pass read and wrote, then failures and time."""
-    header = ("pass", "days", "files in", "rows in", "rows out", "output")
+    header = ("pass", "tasks", "files in", "rows in", "rows out", "partitions")
     rows = [
         (
             p.name,
-            str(p.days),
+            str(p.tasks),
             str(p.input_files),
             f"{p.input_rows:,}",
             f"{p.output_rows:,}",
-            p.output or "-",
+            f"{len(p.outputs)} written, {len(p.skipped)} skipped, {len(p.failed)} failed",
         )
         for p in summary.passes
     ]
@@ -57,8 +62,10 @@ def format_summary(summary: RunSummary) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
+    for result in summary.passes:
+        lines += [f"  {result.name} -> {path}" for path in result.outputs]
     for failure in summary.failures:
-        lines.append(f"FAILED pass {failure.pass_name} on {failure.day}: {failure.error}")
+        lines.append(f"FAILED {failure.label}: {failure.error}")
     status = "ok" if summary.ok else f"{len(summary.failures)} failed task(s)"
     lines.append(f"{status} in {summary.seconds:.2f} s")
     return "\n".join(lines)

@@ -84,11 +84,21 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
             default_factory=list, description="Tables loaded in addition to module requirements."
         )
 
+        @field_validator("EXECUTOR")
+        @classmethod
+        def _known_executor(cls, value: str) -> str:
+            return _check_in("executor", value, registry.executors)
+
         @field_validator("UNIVERSE")
         @classmethod
         def _known_universe(cls, value: str | None) -> str | None:
             _check_in("universe", universe_spec(value)[0], registry.universes)
             return value
+
+        @model_validator(mode="after")
+        def _executor_options(self) -> RegisteredConfig:
+            registry.executors[self.EXECUTOR].options_model.model_validate(self.EXECUTOR_OPTIONS)
+            return self
 
         @model_validator(mode="after")
         def _modules_have_inputs(self) -> RegisteredConfig:

@@ -8,13 +8,22 @@ extends them with every registered analytic's options.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from basalt.planning.dates import BatchFreq
 from basalt.timebuckets import Anchor, BucketSpec, Closed
 
-__all__ = ["DEFAULT_PATH_TEMPLATE", "AnalyticsConfig", "OutputConfig", "PassConfig"]
+__all__ = ["DEFAULT_PATH_TEMPLATE", "AnalyticsConfig", "OutputConfig", "PassConfig", "PrepareMode"]
+
+PrepareMode = Literal["auto", "direct", "shred"]
+PREPARE_MODE_ALIASES = {"naive": "direct", "s3_shredding": "shred"}
+
+
+def _prepare_mode(value: Any) -> Any:
+    return PREPARE_MODE_ALIASES.get(value, value) if isinstance(value, str) else value
+
 
 DEFAULT_PATH_TEMPLATE = (
     "basalt-output/{datasetname}/{pass}/{universe}/{start_date}_{end_date}.parquet"
@@ -55,6 +64,9 @@ class PassConfig(BaseModel):
     output: OutputConfig | None = Field(
         default=None, description="Output of this pass; default OUTPUT_TARGET."
     )
+    batch_freq: BatchFreq | None = Field(
+        default=None, description="Date batching of this pass; default BATCH_FREQ."
+    )
 
     def bucket(self, default_seconds: float) -> BucketSpec:
         """The pass's bucket settings."""
@@ -93,6 +105,42 @@ class AnalyticsConfig(BaseModel):
         default_factory=list, description="Tables loaded in addition to what modules require."
     )
     LOGGING_LEVEL: str = Field(default="INFO", description="Python logging level.")
+    BATCH_FREQ: BatchFreq | None = Field(
+        default=None,
+        description="Output partitions: W, 2W or M date batches; default by range length.",
+    )
+    NUM_WORKERS: int | None = Field(
+        default=None, ge=1, description="Parallel workers; default the number of CPUs."
+    )
+    MEMORY_PER_WORKER: float | None = Field(
+        default=None,
+        gt=0,
+        description="Memory budget of one task in GB (sizes symbol batches); "
+        "default 70% of the machine's memory shared by the workers.",
+    )
+    EXECUTOR: str = Field(default="local", description="Where tasks run: local, dask, serial.")
+    EXECUTOR_OPTIONS: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the executor (see its documentation)."
+    )
+    FAIL_FAST: bool = Field(
+        default=False, description="Stop at the first failed task instead of finishing the others."
+    )
+    RESUME: bool = Field(default=False, description="Skip output partitions that already exist.")
+    PREPARE_DATA_MODE: Annotated[PrepareMode, BeforeValidator(_prepare_mode)] = Field(
+        default="auto",
+        description="direct: lazy scans with filters; shred: re-partition files by symbol "
+        "batch first; auto: shred only files not organised by listing.",
+    )
+    IO_RETRIES: int = Field(
+        default=3, ge=0, description="Retries of a task failing with a transient I/O error."
+    )
+    TEMP_DIR: str | None = Field(
+        default=None, description="Directory for temporary files; default the system's."
+    )
+    S3_STORAGE_OPTIONS: dict[str, str] = Field(
+        default_factory=dict,
+        description="S3 settings (endpoint_url, region, profile, ...); default the AWS chain.",
+    )
     PASSES: list[PassConfig] = Field(min_length=1, description="Passes, run in order.")
     OUTPUT_TARGET: OutputConfig = Field(
         default_factory=OutputConfig, description="Default output of every pass."
@@ -121,6 +169,11 @@ class AnalyticsConfig(BaseModel):
         count = (self.end_date - self.START_DATE).days + 1
         days = [self.START_DATE + dt.timedelta(days=i) for i in range(count)]
         return [d for d in days if not (self.EXCLUDE_WEEKENDS and d.weekday() >= 5)]
+
+    @property
+    def storage_options(self) -> tuple[tuple[str, str], ...]:
+        """``S3_STORAGE_OPTIONS`` as a hashable tuple."""
+        return tuple(sorted(self.S3_STORAGE_OPTIONS.items()))
 
     def output_for(self, pass_config: PassConfig) -> OutputConfig:
         """The output of ``pass_config``."""

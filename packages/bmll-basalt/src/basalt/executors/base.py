@@ -5,12 +5,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeVar
 
-__all__ = ["Executor", "TaskOutcome"]
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Executor", "NoOptions", "TaskOutcome"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class NoOptions(BaseModel):
+    """An executor without options."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -29,15 +38,34 @@ class TaskOutcome(Generic[T, R]):
 class Executor(ABC):
     """Runs independent tasks and yields their outcomes as they complete.
 
-    A task's exception is captured in its :class:`TaskOutcome`, never raised, so one
-    failing task does not stop the others.
+    An executor is a context manager: resources (process pools, cluster connections) live
+    from ``__enter__`` to ``__exit__`` and serve every :meth:`run` in between. A task's
+    exception is captured in its :class:`TaskOutcome`, never raised. Closing the iterator
+    returned by :meth:`run` early cancels the tasks not started yet.
+
+    Tasks and the task function are pickled to reach other processes, so the function must
+    be importable; ``in_process`` executors call it directly.
     """
 
     name: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]] = NoOptions
+    in_process: ClassVar[bool] = False
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, options: dict[str, Any] | None = None) -> None:
         self.workers = workers
+        self.options = self.options_model.model_validate(options or {})
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
 
     @abstractmethod
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
-        """Apply ``fn`` to every task; yield one outcome per task."""
+        """Apply ``fn`` to every task; yield one outcome per task as each completes."""

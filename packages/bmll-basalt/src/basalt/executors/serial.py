@@ -14,9 +14,11 @@ R = TypeVar("R")
 
 
 class SerialExecutor(Executor):
-    """Run tasks in the calling process, in order (debugging, tiny runs)."""
+    """Run tasks in the calling process, in order (debugging, tiny runs, plugins
+    registered in code rather than installed)."""
 
     name = "serial"
+    in_process = True
 
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
         for task in tasks:

@@ -14,14 +14,24 @@ __all__ = ["OutputTarget"]
 
 
 class OutputTarget(ABC):
-    """Writes a pass's result to the location its configuration names."""
+    """Writes the partitions of a pass's result to the locations its configuration names.
+
+    ``storage_options`` configure object stores (``S3_STORAGE_OPTIONS``).
+    """
 
     name: ClassVar[str]
 
-    def __init__(self, config: OutputConfig) -> None:
+    def __init__(
+        self, config: OutputConfig, storage_options: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.config = config
+        self.storage_options = storage_options
 
     @abstractmethod
     def write(self, frame: pl.LazyFrame, location: str) -> str:
-        """Write ``frame`` to ``location`` (the rendered path template) atomically and
-        return where it was written."""
+        """Write ``frame`` as the partition at ``location`` (the rendered path template),
+        replacing what was there, atomically; return where it was written."""
+
+    @abstractmethod
+    def is_complete(self, location: str) -> bool:
+        """Whether the partition at ``location`` was written completely (for resuming)."""

@@ -1,21 +1,23 @@
-"""The ``parquet`` output target: one Parquet file per pass and date range."""
+"""The ``parquet`` output target: one Parquet file per pass and date batch."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from basalt.files import atomic_path
 from basalt.outputs.base import OutputTarget
+from basalt.storage import open_storage
 
 __all__ = ["ParquetOutput"]
 
 
 class ParquetOutput(OutputTarget):
-    """Write a Parquet file (zstd); the file appears only once complete (atomic rename)."""
+    """A Parquet file (zstd) per partition, local or on S3; it appears only once complete."""
 
     name = "parquet"
 
     def write(self, frame: pl.LazyFrame, location: str) -> str:
-        with atomic_path(location) as partial:
-            frame.sink_parquet(partial, compression="zstd", statistics=True)
+        open_storage(location, self.storage_options).write_parquet(frame, location)
         return location
+
+    def is_complete(self, location: str) -> bool:
+        return open_storage(location, self.storage_options).exists(location)

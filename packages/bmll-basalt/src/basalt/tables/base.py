@@ -53,10 +53,6 @@ class DataTable:
         """Lazy scan of one file, checked for required columns, on the BMLL schema."""
         try:
             present = lake.storage.schema(path)
-                pl.from_arrow(
-                    lake.storage.metadata(path).schema.to_arrow_schema().empty_table()
-                ).schema
-            )
         except Exception as exc:
             raise DataError(f"{path}: cannot read parquet metadata ({exc})") from exc
         missing = [c for c in cls.required_columns if c not in present]

@@ -1,0 +1,193 @@
+"""Planning a pass: output partitions, and per day the symbol batches and their inputs.
+
+For every date batch (an output partition) and every day in it, the universe is resolved,
+the files of the tables the pass needs are listed and sized from their footers, and the
+listings are packed into symbol batches that fit the memory budget. Inputs are then either
+scanned directly (predicate push-down on ListingId) or, for files not organised by listing,
+shredded once into per-batch local files — both give the same rows to the same batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from basalt.config.models import AnalyticsConfig, PassConfig
+from basalt.errors import ConfigError
+from basalt.lake import Lake
+from basalt.planning.dates import DateBatch, auto_freq, date_batches
+from basalt.planning.packing import pack_listings
+from basalt.planning.sizes import FileLayout, inspect_file, listing_bytes
+from basalt.plugins import Registry
+from basalt.tables.base import DataTable
+from basalt.tasks import TableInput, Task
+from basalt.universes.base import Universe
+
+__all__ = ["Partition", "PassPlanner"]
+
+log = logging.getLogger(__name__)
+BATCH_COLUMN = "BasaltBatch"
+MEMORY_OVERHEAD = 3.0
+"""Working memory of a task per byte of (uncompressed) input."""
+
+
+@dataclass
+class Partition:
+    """One output partition of a pass: its date batch, destination and tasks."""
+
+    batch: DateBatch
+    location: str
+    tasks: list[Task]
+
+
+@dataclass
+class PassPlanner:
+    """Turns one pass of a configuration into partitions of tasks."""
+
+    config: AnalyticsConfig
+    config_json: str
+    pass_index: int
+    registry: Registry
+    universe: Universe
+    workdir: str
+    workers: int
+    memory_bytes: float
+    input_rows: dict[str, int] = field(default_factory=dict)
+    """Rows of every lake file planned so far, by path."""
+
+    @property
+    def pass_config(self) -> PassConfig:
+        return self.config.PASSES[self.pass_index]
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(self.config.DATA_ROOT or ".", self.config.storage_options)
+
+    def date_batches(self) -> list[DateBatch]:
+        """The pass's output partitions."""
+        config = self.config
+        freq = self.pass_config.batch_freq or config.BATCH_FREQ
+        if freq is None:
+            freq = auto_freq(config.START_DATE, config.end_date)
+        return date_batches(
+            config.START_DATE, config.end_date, freq, exclude_weekends=config.EXCLUDE_WEEKENDS
+        )
+
+    def tables(self) -> dict[str, type[DataTable]]:
+        """The input tables of the pass: what its modules require, plus TABLES_TO_LOAD."""
+        names = [t for m in self.pass_config.modules for t in self.registry.analytics[m].requires]
+        names += list(self.config.TABLES_TO_LOAD)
+        return {name: self.registry.tables[name] for name in dict.fromkeys(names)}
+
+    def group_column(self) -> str | None:
+        """The universe column whose listings must share a batch, if a module asks."""
+        wanted = {self.registry.analytics[m].batch_group_by for m in self.pass_config.modules} - {
+            None
+        }
+        if len(wanted) > 1:
+            raise ConfigError(
+                f"pass {self.pass_config.name!r}: modules need incompatible batch groupings "
+                f"{sorted(w for w in wanted if w)}"
+            )
+        return next(iter(wanted), None)
+
+    def day_tasks(self, partition: DateBatch, day: dt.date, index: Callable[[], int]) -> list[Task]:
+        """The tasks of one day: one per symbol batch."""
+        listings = self.universe.resolve(self.lake, day)
+        if listings.is_empty():
+            return []
+        mics = sorted(listings["MIC"].unique().to_list())
+        files = {name: table.files(self.lake, mics, [day]) for name, table in self.tables().items()}
+        layouts = {
+            name: [inspect_file(self.lake, f) for f in paths] for name, paths in files.items()
+        }
+        self.input_rows.update(
+            (layout.path, layout.rows) for ls in layouts.values() for layout in ls
+        )
+        group = self.group_column()
+        if group and group not in listings.columns:
+            raise ConfigError(f"the universe has no {group} column to keep listings together")
+        sizes = listings.select("ListingId", *([group] if group else [])).join(
+            listing_bytes([layout for ls in layouts.values() for layout in ls]),
+            on="ListingId",
+            how="left",
+        )
+        batches = pack_listings(
+            sizes.with_columns(pl.col("Bytes").fill_null(0.0)),
+            budget_bytes=self.memory_bytes / MEMORY_OVERHEAD,
+            min_batches=self.workers,
+            group=group,
+        )
+        shred = self._shred(layouts, len(batches))
+        inputs = self._shredded(files, batches, day) if shred else None
+        tasks = []
+        for number, ids in enumerate(batches):
+            batch_inputs = (
+                inputs[number]
+                if inputs is not None
+                else {n: TableInput(self.lake, tuple(p)) for n, p in files.items()}
+            )
+            tasks.append(
+                Task(
+                    config_json=self.config_json,
+                    pass_index=self.pass_index,
+                    partition=partition.key,
+                    day=day,
+                    batch=number,
+                    listings=listings.filter(pl.col("ListingId").is_in(ids)),
+                    inputs=batch_inputs,
+                    part=os.path.join(self.workdir, f"part-{index():08d}.parquet"),
+                    retries=self.config.IO_RETRIES,
+                )
+            )
+        return tasks
+
+    def _shred(self, layouts: dict[str, list[FileLayout]], batches: int) -> bool:
+        mode = self.config.PREPARE_DATA_MODE
+        if mode != "auto":
+            return mode == "shred"
+        scattered = [
+            layout.path for ls in layouts.values() for layout in ls if not layout.organised
+        ]
+        if scattered and batches > 1:
+            log.info("shredding: %d file(s) not organised by listing", len(scattered))
+            return True
+        return False
+
+    def _shredded(
+        self, files: dict[str, list[str]], batches: list[list[int]], day: dt.date
+    ) -> list[dict[str, TableInput]]:
+        """Re-partition each table's files of ``day`` by symbol batch into local files."""
+        batch_map = pl.LazyFrame(
+            {
+                "ListingId": [i for ids in batches for i in ids],
+                BATCH_COLUMN: [n for n, ids in enumerate(batches) for _ in ids],
+            },
+            schema={"ListingId": pl.Int64, BATCH_COLUMN: pl.Int64},
+        )
+        local = Lake(self.workdir)
+        prepared: list[dict[str, TableInput]] = [{} for _ in batches]
+        for name, paths in files.items():
+            table = self.registry.tables[name]
+            target = os.path.join(
+                self.workdir, "shred", f"{self.pass_config.name}-{day:%Y%m%d}-{name}"
+            )
+            if paths:
+                rows = pl.concat(
+                    [table.scan_file(self.lake, p).select(table.schema().names()) for p in paths]
+                )
+                rows.join(batch_map, on="ListingId").sink_parquet(
+                    pl.PartitionBy(target, key=BATCH_COLUMN, include_key=False), mkdir=True
+                )
+            for number in range(len(batches)):
+                parts = sorted(
+                    glob.glob(os.path.join(target, f"{BATCH_COLUMN}={number}", "*.parquet"))
+                )
+                prepared[number][name] = TableInput(local, tuple(parts), restricted=True)
+        return prepared
