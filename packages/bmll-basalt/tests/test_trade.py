@@ -163,3 +163,32 @@ def test_invariants(data: list[tuple[int, int, int, int, int]]) -> None:
     assert (
         frame["TradeTotalOpen"].is_between(frame["TradeTotalLow"], frame["TradeTotalHigh"])
     ).all()
+
+
+def test_notional_is_null_when_unknown_and_zero_without_trades() -> None:
+    rows = [{**row, "TradeNotionalEUR": None} for row in ROWS]
+    config = {"generic_metrics": [{"sides": ["Bid", "Total"], "measures": ["NotionalEUR"]}]}
+    second = bucket(compute(config, rows), 2)
+    assert second["TradeTotalNotionalEUR"] is None  # a trade, but no EUR notional known
+    assert second["TradeBidNotionalEUR"] == 0.0  # no seller-initiated trade at all
+
+
+def test_sums_do_not_depend_on_the_order_of_addition() -> None:
+    n = 20_000
+    rows = [
+        trade(
+            i % 3600,
+            (ASK, BID, UNKNOWN)[i % 3],
+            1 + (i * 7919) % 997,
+            10 + ((i * 104729) % 1000) / 1000,
+        )
+        | {"ListingId": i % 5}
+        for i in range(n)
+    ]
+    config = {
+        "generic_metrics": [
+            {"sides": ["Bid", "Total"], "measures": ["Notional", "VWAP", "AvgPrice"]}
+        ]
+    }
+    first = compute(config, rows)
+    assert all(compute(config, rows[::-1]).equals(first) for _ in range(3))

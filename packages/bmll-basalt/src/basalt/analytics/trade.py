@@ -1,5 +1,8 @@
 """``trade``: volumes, counts, notionals, VWAP and OHLC of trades per listing and bucket.
 
+Sums are exact (fixed point, see :mod:`basalt.analytics.sums`), so results do not depend on
+the order polars adds in.
+
 Sides follow the aggressor: ``Ask`` = buyer-initiated trades (``AggressorSide == 1``, they
 lift the ask), ``Bid`` = seller-initiated (``== 2``), ``Unknown`` (``== 0``), ``Total`` = all.
 Prices are ``LocalPrice = TradeNotional / Size`` (local currency).
@@ -14,6 +17,7 @@ import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
+from basalt.analytics.sums import exact_sum
 
 __all__ = ["TradeAnalytic", "TradeConfig", "TradeGenericConfig"]
 
@@ -116,27 +120,37 @@ def _filter(family: TradeGenericConfig, side: str) -> pl.Expr:
     return condition
 
 
+def _total(column: str, keep: pl.Expr) -> pl.Expr:
+    """Σ ``column`` over the kept trades: 0 without trades, null when all values are null."""
+    values = pl.col(column).filter(keep)
+    return (
+        pl.when(values.len() == 0)
+        .then(pl.lit(0.0))
+        .when(values.count() > 0)
+        .then(exact_sum(values))
+    )
+
+
 def _measure(measure: str, keep: pl.Expr) -> pl.Expr:
-    size = pl.col("Size").filter(keep)
     priced = keep & pl.col("LocalPrice").is_finite()
     price = pl.col("LocalPrice").filter(priced)
     match measure:
         case "Volume":
-            return size.sum()
+            return _total("Size", keep)
         case "Count":
             return keep.sum().cast(pl.Int64)
         case "Notional":
-            return pl.col("TradeNotional").filter(keep).sum()
+            return _total("TradeNotional", keep)
         case "NotionalEUR":
-            return pl.col("TradeNotionalEUR").filter(keep).sum()
+            return _total("TradeNotionalEUR", keep)
         case "NotionalUSD":
-            return pl.col("TradeNotionalUSD").filter(keep).sum()
+            return _total("TradeNotionalUSD", keep)
         case "VWAP":
-            volume = pl.col("Size").filter(priced).sum()
-            value = (pl.col("LocalPrice") * pl.col("Size")).filter(priced).sum()
+            volume = exact_sum(pl.col("Size").filter(priced))
+            value = exact_sum((pl.col("LocalPrice") * pl.col("Size")).filter(priced))
             return pl.when(volume > 0).then(value / volume)
         case "AvgPrice":
-            return price.mean()
+            return exact_sum(price) / price.count()
         case "MedianPrice":
             return price.median()
         case "Open":

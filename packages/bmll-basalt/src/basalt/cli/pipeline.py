@@ -56,6 +56,10 @@ def _overrides(
 @click.option("--end-date", callback=_date, help="Last day (overrides END_DATE).")
 @click.option("--data-root", envvar="BASALT_DATA_ROOT", help="Lake root (overrides DATA_ROOT).")
 @click.option("--universe", help="Universe spec, e.g. mic=XLON (overrides UNIVERSE).")
+@click.option("--executor", help="Where tasks run: local, dask, serial (overrides EXECUTOR).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel workers (NUM_WORKERS).")
+@click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed task.")
+@click.option("--resume", is_flag=True, default=None, help="Skip partitions already written.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
 def run(
     path: str,
@@ -64,14 +68,29 @@ def run(
     end_date: dt.date | None,
     data_root: str | None,
     universe: str | None,
+    executor: str | None,
+    workers: int | None,
+    fail_fast: bool | None,
+    resume: bool | None,
     progress: bool | None,
 ) -> None:
-    """Run a pipeline and print what each pass read and wrote."""
+    """Run a pipeline and print what each pass read and wrote.
+
+    Exit code 0 when every task succeeded, 1 when some failed (they are listed), 2 for an
+    invalid pipeline or options.
+    """
     from basalt.cli.progress import ProgressBars, format_summary
     from basalt.config.loading import load_pipeline
     from basalt.runner import run_pipeline
 
-    loaded = load_pipeline(path, _overrides(date, start_date, end_date, data_root, universe))
+    overrides = {
+        **_overrides(date, start_date, end_date, data_root, universe),
+        "EXECUTOR": executor,
+        "NUM_WORKERS": workers,
+        "FAIL_FAST": fail_fast,
+        "RESUME": resume,
+    }
+    loaded = load_pipeline(path, overrides)
     if loaded.config.DATA_ROOT is None:
         raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
     summary = run_pipeline(loaded, observer=ProgressBars(progress))
