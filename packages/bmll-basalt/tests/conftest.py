@@ -1,10 +1,18 @@
-"""Fixtures of the kernel tests: a tiny hand-written lake."""
+"""Fixtures of the kernel tests: a tiny hand-written lake and a local S3 server."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -88,3 +96,103 @@ def small_lake(write_table: WriteTable, lake_root: Path) -> Path:
     )
     write_table(TradesTable, "XPAR", DAY, [trade_row(3, t + dt.timedelta(seconds=5), 1, 7, 30.0)])
     return lake_root
+
+
+# --- S3: a local S3-compatible server (moto) for the whole session -----------------------------
+
+S3_REGION = "us-east-1"
+S3_KEY = "testing"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_until_serving(endpoint: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the S3 server exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(endpoint, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"the S3 server did not answer at {endpoint} within 30 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a moto S3 server on 127.0.0.1, started for the session and stopped after it."""
+    script = Path(sys.executable).with_name("moto_server")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_serving(endpoint, process, log)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def s3_options(s3_endpoint: str) -> dict[str, str]:
+    """Explicit ``S3_STORAGE_OPTIONS`` for the test server."""
+    return {
+        "endpoint_url": s3_endpoint,
+        "region": S3_REGION,
+        "access_key_id": S3_KEY,
+        "secret_access_key": S3_KEY,
+        "allow_http": "true",
+    }
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint: str) -> Any:
+    """A boto3 client of the test server, independent of the environment."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_KEY,
+    )
+
+
+@pytest.fixture
+def s3_bucket(
+    s3_endpoint: str, s3_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    """A fresh, empty bucket on the test server; its name.
+
+    The standard AWS variables point at the test server with test credentials, and nothing
+    of the developer's own AWS configuration (variables, ~/.aws files, instance roles) is seen.
+    """
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_KEY)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", S3_REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
+    bucket = f"basalt-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=bucket)
+    return bucket

@@ -34,7 +34,7 @@ def test_kernel_registers_through_the_hooks() -> None:
     assert set(registry.tables) == {"trades", "l2", "l3", "marketstate", "reference"}
     assert set(registry.universes) == {"all", "mic", "ticker", "file"}
     assert "parquet" in registry.outputs and "serial" in registry.executors
-    assert registry.provided_by("basalt")["analytics"] == ["trade"]
+    assert registry.provided_by("basalt")["analytics"] == ["l2", "trade"]
     assert registry.plugins["basalt"].distribution == "bmll-basalt"
 
 

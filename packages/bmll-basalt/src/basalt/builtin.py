@@ -21,9 +21,10 @@ def basalt_register_tables() -> list[type]:
 
 @hookimpl
 def basalt_register_analytics() -> list[type]:
+    from basalt.analytics.l2 import L2Analytic
     from basalt.analytics.trade import TradeAnalytic
 
-    return [TradeAnalytic]
+    return [TradeAnalytic, L2Analytic]
 
 
 @hookimpl

@@ -11,12 +11,13 @@ Prices are ``LocalPrice = TradeNotional / Size`` (local currency).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
+from basalt.analytics.common import OHLC_PARTS, as_list, ensure_unique
 from basalt.analytics.sums import exact_sum
 
 __all__ = ["TradeAnalytic", "TradeConfig", "TradeGenericConfig"]
@@ -36,11 +37,6 @@ Measure = Literal[
 Scalar = str | int | float | bool
 
 SIDE_CODES: dict[str, int | None] = {"Ask": 1, "Bid": 2, "Unknown": 0, "Total": None}
-OHLC_PARTS = ("Open", "High", "Low", "Close")
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
 
 
 class TradeGenericConfig(BaseModel):
@@ -48,10 +44,10 @@ class TradeGenericConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sides: Annotated[list[Side], BeforeValidator(_as_list)] = Field(
+    sides: Annotated[list[Side], BeforeValidator(as_list)] = Field(
         default=["Total"], min_length=1, description="Aggressor sides: Bid, Ask, Unknown, Total."
     )
-    measures: Annotated[list[Measure], BeforeValidator(_as_list)] = Field(
+    measures: Annotated[list[Measure], BeforeValidator(as_list)] = Field(
         min_length=1, description="Measures to compute for each side."
     )
     attribute_filters: dict[str, Scalar | list[Scalar]] = Field(
@@ -93,12 +89,7 @@ class TradeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> TradeConfig:
-        seen: set[str] = set()
-        for family in self.generic_metrics:
-            for name, _, _ in family.names(self.metric_prefix):
-                if name in seen:
-                    raise ValueError(f"column {name!r} would be produced twice")
-                seen.add(name)
+        ensure_unique(self.output_columns())
         return self
 
     def output_columns(self) -> list[str]:

@@ -49,8 +49,7 @@ def demo(directory: Path | None) -> None:
     if not summary.ok:
         raise RunFailedError("the demo run failed")
     for result in summary.passes:
-        if result.output:
-            frame = pl.read_parquet(result.output)
-            with pl.Config(tbl_rows=12, tbl_cols=len(SHOWN), tbl_width_chars=160):
-                click.echo(f"\n{result.name}: {frame.height} rows × {frame.width} columns")
-                click.echo(frame.select(c for c in SHOWN if c in frame.columns).head(12))
+        frame = pl.read_parquet(result.outputs)
+        with pl.Config(tbl_rows=12, tbl_cols=len(SHOWN), tbl_width_chars=160):
+            click.echo(f"\n{result.name}: {frame.height} rows × {frame.width} columns")
+            click.echo(frame.select(c for c in SHOWN if c in frame.columns).head(12))

@@ -1,8 +1,11 @@
 """The ``local`` executor: a pool of worker processes on this machine.
 
-Workers are started with ``spawn`` (no inherited state, no fork-safety issues) and replaced
-after ``max_tasks_per_worker`` tasks so that memory they hold is handed back to the system.
-Each worker's polars uses an even share of the CPUs, so the workers don't oversubscribe.
+Workers are started with ``spawn`` (no inherited state, no fork-safety issues). The pool is
+replaced once its workers ran ``max_tasks_per_worker`` tasks each, so that memory they hold is
+handed back to the system: tasks are submitted in waves of ``workers × max_tasks_per_worker``
+and a fresh pool serves the next wave. (The standard library's own ``max_tasks_per_child``
+can deadlock on Python 3.11.) Each worker's polars uses an even share of the CPUs, so the
+workers don't oversubscribe.
 """
 
 from __future__ import annotations
@@ -42,7 +45,14 @@ class LocalExecutor(Executor):
     options_model = LocalOptions
 
     _pool: ProcessPoolExecutor | None = None
+    _pool_tasks = 0
     _saved_threads: str | None = None
+
+    @property
+    def wave(self) -> int:
+        """Tasks one pool runs before it is replaced."""
+        assert isinstance(self.options, LocalOptions)
+        return self.workers * self.options.max_tasks_per_worker
 
     def __enter__(self) -> LocalExecutor:
         self._saved_threads = os.environ.get(THREADS_ENV)
@@ -67,18 +77,23 @@ class LocalExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _get_pool(self) -> ProcessPoolExecutor:
+    def _get_pool(self, tasks: int) -> ProcessPoolExecutor:
+        if self._pool is not None and self._pool_tasks + tasks > self.wave:
+            self._shutdown()
         if self._pool is None:
-            assert isinstance(self.options, LocalOptions)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=self.options.max_tasks_per_worker,
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
             )
+            self._pool_tasks = 0
+        self._pool_tasks += tasks
         return self._pool
 
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
-        pool = self._get_pool()
+        for start in range(0, len(tasks), self.wave):
+            yield from self._run_wave(fn, tasks[start : start + self.wave])
+
+    def _run_wave(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
+        pool = self._get_pool(len(tasks))
         futures: dict[Future[R], T] = {pool.submit(fn, task): task for task in tasks}
         broken = False
         try:

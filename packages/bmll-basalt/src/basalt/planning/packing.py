@@ -13,9 +13,9 @@ def pack_listings(
     """Pack the listings of ``sizes`` (``ListingId``, ``Bytes``) into batches.
 
     Listings are taken in ``ListingId`` order (by ``group`` first when given, and listings of
-    one group always share a batch). A batch is closed before it would exceed the budget, or
-    the even share of ``min_batches`` (so that many workers get work); a single group larger
-    than the budget gets a batch of its own.
+    one group always share a batch). A batch is closed before it would exceed the budget and
+    once it holds an even share of the total for ``min_batches`` batches (so that many
+    workers get work); a single group larger than the budget gets a batch of its own.
     """
     if sizes.is_empty():
         return []
@@ -27,16 +27,19 @@ def pack_listings(
         .select("ListingId", "Bytes")
         .rows()
     )
-    total = sum(size for _, size in units)
-    target = min(budget_bytes, total / max(1, min_batches))
+    share = sum(size for _, size in units) / max(1, min_batches)
     batches: list[list[int]] = []
     current: list[int] = []
     filled = 0.0
     for listings, size in units:
-        if current and filled + size > target:
+        if current and filled + size > budget_bytes:
             batches.append(current)
             current, filled = [], 0.0
         current.extend(listings)
         filled += size
-    batches.append(current)
+        if filled >= share:
+            batches.append(current)
+            current, filled = [], 0.0
+    if current:
+        batches.append(current)
     return batches

@@ -31,7 +31,8 @@ class FileLayout:
     rows: int
     bytes_per_row: float
     organised: bool
-    """Whether the row groups' ListingId ranges do not overlap (scans can skip row groups)."""
+    """Whether the file is sorted by ListingId (row-group ranges only touch), so scans can
+    skip the row groups of other listings."""
     counts: pl.DataFrame
     """Rows per listing: ``ListingId``, ``Rows``."""
 
@@ -59,7 +60,7 @@ def inspect_file(lake: Lake, path: str) -> FileLayout:
     size = sum(g.total_byte_size for g in groups)
     rows = metadata.num_rows
     ordered = sorted(ranges or [])
-    organised = ranges is not None and all(a[1] < b[0] for a, b in itertools.pairwise(ordered))
+    organised = ranges is not None and all(a[1] <= b[0] for a, b in itertools.pairwise(ordered))
     if ranges is not None and all(low == high for low, high, _ in ranges):
         counts = (
             pl.DataFrame(ranges, schema=[KEY, "High", "Rows"], orient="row")

@@ -1,0 +1,278 @@
+"""``l2``: the order book at the last L2 snapshot of each bucket, and price bars.
+
+Depth, spread and imbalance metrics take the values of the bucket's last snapshot (latest
+``EventTimestamp``; of equal timestamps, the later row). Price bars (open, high, low, close)
+summarise every snapshot of the bucket. Expressions come from :mod:`basalt.analytics.book`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+import polars as pl
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from basalt.analytic import KEYS, Analytic, AnalyticContext
+from basalt.analytics import book
+from basalt.analytics.common import OHLC_PARTS, as_list, column_name, ensure_unique
+
+__all__ = [
+    "L2Analytic",
+    "L2Config",
+    "L2ImbalanceConfig",
+    "L2LiquidityConfig",
+    "L2OhlcConfig",
+    "L2SpreadConfig",
+    "last_snapshots",
+    "price_bars",
+]
+
+TIMESTAMP = "EventTimestamp"
+ROW = "_row"
+Level = Annotated[int, Field(ge=1, le=book.MAX_LEVEL)]
+Levels = Annotated[list[Level], BeforeValidator(as_list), Field(min_length=1)]
+Names = tuple[str, str, str, str]
+Metric = tuple[str, pl.Expr]
+SPREAD_NAMES = {"Abs": "Abs", "BPS": "Bps"}
+DEFAULT_DEPTH: list[book.DepthMeasure] = [
+    "Price",
+    "Quantity",
+    "NumOrders",
+    "CumQuantity",
+    "CumOrders",
+]
+DEFAULT_IMBALANCE: list[book.ImbalanceMeasure] = ["CumQuantity", "Orders"]
+
+
+class L2LiquidityConfig(BaseModel):
+    """One family of depth metrics: every side × measure × level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sides: Annotated[list[book.Side], BeforeValidator(as_list)] = Field(
+        default=["Bid", "Ask"], min_length=1, description="Book sides: Bid, Ask."
+    )
+    levels: Levels = Field(description="Book levels, 1 (best) to 10: an integer or a list.")
+    measures: Annotated[list[book.DepthMeasure], BeforeValidator(as_list)] = Field(
+        min_length=1,
+        description="Quantity, Price, NumOrders at the level; CumQuantity, CumOrders, "
+        "CumNotional summed over levels 1..L.",
+    )
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {side}, {measure} and {level}; "
+        "default {side}{measure}{level}.",
+    )
+
+    def metrics(self, prefix: str) -> Iterator[Metric]:
+        """(column name, expression) for every side × measure × level."""
+        pattern = self.output_name_pattern or "{side}{measure}{level}"
+        for side in self.sides:
+            for measure in self.measures:
+                for level in self.levels:
+                    name = column_name(prefix, pattern, side=side, measure=measure, level=level)
+                    yield name, book.depth(side, measure, level)
+
+
+class L2SpreadConfig(BaseModel):
+    """One family of spread metrics at the best prices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variant: Annotated[list[book.SpreadVariant], BeforeValidator(as_list)] = Field(
+        default=["BPS"],
+        min_length=1,
+        description="Abs: best ask − best bid; BPS: the same in basis points of the mid.",
+    )
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {variant} (Abs or Bps); default Spread{variant}.",
+    )
+
+    def metrics(self, prefix: str) -> Iterator[Metric]:
+        """(column name, expression) for every variant."""
+        pattern = self.output_name_pattern or "Spread{variant}"
+        for variant in self.variant:
+            yield column_name(prefix, pattern, variant=SPREAD_NAMES[variant]), book.spread(variant)
+
+
+class L2ImbalanceConfig(BaseModel):
+    """One family of order-book imbalances (Bid − Ask) / (Bid + Ask): every measure × level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    levels: Levels = Field(description="Book levels, 1 (best) to 10: an integer or a list.")
+    measure: Annotated[list[book.ImbalanceMeasure], BeforeValidator(as_list)] = Field(
+        default=["CumQuantity"],
+        min_length=1,
+        description="Quantity (at level L), CumQuantity, CumNotional or Orders (levels 1..L).",
+    )
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {measure} and {level}; "
+        "default Imbalance{measure}{level}.",
+    )
+
+    def metrics(self, prefix: str) -> Iterator[Metric]:
+        """(column name, expression) for every measure × level."""
+        pattern = self.output_name_pattern or "Imbalance{measure}{level}"
+        for measure in self.measure:
+            for level in self.levels:
+                name = column_name(prefix, pattern, measure=measure, level=level)
+                yield name, book.imbalance(measure, level)
+
+
+class L2OhlcConfig(BaseModel):
+    """Open, high, low and close of a price series over every snapshot of the bucket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Annotated[list[book.PriceSource], BeforeValidator(as_list)] = Field(
+        default=["Mid"], min_length=1, description="Price series: Mid, Bid, Ask, WeightedMid."
+    )
+    open_mode: Literal["event", "prev_close"] = Field(
+        default="event",
+        description="event: Open is the bucket's first price; prev_close: the listing's "
+        "latest earlier Close, so that bars chain without gaps.",
+    )
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {source} and {part} (Open, High, Low, Close); "
+        "default {source}{part}.",
+    )
+
+    def bars(self, prefix: str) -> Iterator[tuple[str, Names]]:
+        """(source, its Open/High/Low/Close column names) for every source."""
+        pattern = self.output_name_pattern or "{source}{part}"
+        for source in self.source:
+            o, h, lo, c = (column_name(prefix, pattern, source=source, part=p) for p in OHLC_PARTS)
+            yield source, (o, h, lo, c)
+
+
+class L2Config(BaseModel):
+    """Options of the ``l2`` analytic. With no family configured, the defaults are depth
+    (Bid and Ask × levels 1..``levels`` × Price, Quantity, NumOrders, CumQuantity, CumOrders),
+    imbalances (CumQuantity and Orders × levels 1..``levels``) and SpreadBps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric_prefix: str = Field(default="", description="Prepended to every output column name.")
+    levels: Level = Field(default=10, description="Depth of the default metrics, 1 to 10.")
+    market_states: Annotated[list[str] | None, BeforeValidator(as_list)] = Field(
+        default=None,
+        min_length=1,
+        description="Consider only snapshots whose MarketState is listed; null considers all.",
+    )
+    liquidity: list[L2LiquidityConfig] = Field(
+        default_factory=list, description="Depth metric families (last snapshot)."
+    )
+    spreads: list[L2SpreadConfig] = Field(
+        default_factory=list, description="Spread metric families (last snapshot)."
+    )
+    imbalances: list[L2ImbalanceConfig] = Field(
+        default_factory=list, description="Imbalance metric families (last snapshot)."
+    )
+    ohlc: list[L2OhlcConfig] = Field(
+        default_factory=list, description="Price bar families (all snapshots of the bucket)."
+    )
+
+    @model_validator(mode="after")
+    def _defaults(self) -> L2Config:
+        if not (self.liquidity or self.spreads or self.imbalances or self.ohlc):
+            levels = list(range(1, self.levels + 1))
+            self.liquidity = [L2LiquidityConfig(levels=levels, measures=DEFAULT_DEPTH)]
+            self.imbalances = [L2ImbalanceConfig(levels=levels, measure=DEFAULT_IMBALANCE)]
+            self.spreads = [L2SpreadConfig()]
+        return self
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> L2Config:
+        ensure_unique(self.output_columns())
+        return self
+
+    def snapshot_metrics(self) -> list[Metric]:
+        """(column name, expression) of the depth, spread and imbalance metrics, in order."""
+        families: list[L2LiquidityConfig | L2SpreadConfig | L2ImbalanceConfig]
+        families = [*self.liquidity, *self.spreads, *self.imbalances]
+        return [metric for family in families for metric in family.metrics(self.metric_prefix)]
+
+    def output_columns(self) -> list[str]:
+        """The metric columns this configuration produces, in order."""
+        bars = [
+            n for family in self.ohlc for _, names in family.bars(self.metric_prefix) for n in names
+        ]
+        return [name for name, _ in self.snapshot_metrics()] + bars
+
+
+def last_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+    """The last snapshot of each listing and bucket: the latest ``EventTimestamp``, and of
+    equal timestamps the later row. Rows keep their order; nothing is sorted."""
+    stamp, row = pl.col(TIMESTAMP), pl.col(ROW)
+    last_row = row.filter(stamp == stamp.max()).max().over(KEYS)
+    return snapshots.with_row_index(ROW).filter(row == last_row).drop(ROW)
+
+
+def _chain(bars: pl.LazyFrame, chained: list[Names]) -> pl.LazyFrame:
+    """Open at the listing's latest earlier Close; High, Low and Close widened to include it."""
+    opens = [
+        pl.coalesce(
+            pl.col(c).shift().forward_fill().over("ListingId", order_by="TimeBucket"), pl.col(o)
+        ).alias(o)
+        for o, _, _, c in chained
+    ]
+    rest = [
+        expr
+        for o, h, lo, c in chained
+        for expr in (
+            pl.max_horizontal(h, o).alias(h),
+            pl.min_horizontal(lo, o).alias(lo),
+            pl.coalesce(c, o).alias(c),
+        )
+    ]
+    return bars.with_columns(opens).with_columns(rest)
+
+
+def price_bars(snapshots: pl.LazyFrame, families: list[L2OhlcConfig], prefix: str) -> pl.LazyFrame:
+    """Open/High/Low/Close of each family's price series per listing and bucket, over the
+    snapshots where the series is defined, in ``EventTimestamp`` order (ties: row order)."""
+    aggregations: list[pl.Expr] = []
+    chained: list[Names] = []
+    for family in families:
+        for source, names in family.bars(prefix):
+            series = book.price_series(source)
+            defined = series.drop_nulls()
+            values = (defined.first(), series.max(), series.min(), defined.last())
+            aggregations += [v.alias(n) for v, n in zip(values, names, strict=True)]
+            if family.open_mode == "prev_close":
+                chained.append(names)
+    # One stable sort serves every series (only the columns they read are carried).
+    ordered = snapshots.sort("ListingId", TIMESTAMP, maintain_order=True)
+    bars = ordered.group_by(*KEYS).agg(aggregations)
+    return _chain(bars, chained) if chained else bars
+
+
+class L2Analytic(Analytic):
+    """Book depth, spreads and imbalances at the last L2 snapshot of each bucket, and price
+    bars over all its snapshots."""
+
+    name = "l2"
+    config_model = L2Config
+    config_aliases = ("l2_analytics",)
+    requires = ("l2",)
+
+    def compute(self, ctx: AnalyticContext, config: L2Config) -> pl.LazyFrame:
+        snapshots = ctx.table("l2")
+        if config.market_states is not None:
+            snapshots = snapshots.filter(pl.col("MarketState").is_in(config.market_states))
+        frames = []
+        metrics = config.snapshot_metrics()
+        if metrics:
+            columns = [expr.alias(name) for name, expr in metrics]
+            frames.append(last_snapshots(snapshots).select(*KEYS, *columns))
+        if config.ohlc:
+            frames.append(price_bars(snapshots, config.ohlc, config.metric_prefix))
+        result = frames[0]
+        for frame in frames[1:]:
+            result = result.join(frame, on=KEYS, how="left")
+        return result
