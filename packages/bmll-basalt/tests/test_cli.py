@@ -156,3 +156,15 @@ def test_progress_can_be_forced(basalt_cli: Invoke, small_lake: Path, tmp_path: 
     assert shown.exit_code == 0 and "p1 2024-03-04_2024-03-04" in shown.output
     quiet = basalt_cli("pipeline", "run", "--pipeline", path, "--no-progress")
     assert "2024-03-04_2024-03-04  " not in quiet.output and "p1 2024" not in quiet.output
+
+
+def test_execution_flags(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -> None:
+    path = str(write_pipeline(tmp_path, small_lake))
+    first = basalt_cli("pipeline", "run", "--pipeline", path, "--executor", "serial")
+    assert first.exit_code == 0 and "1 written, 0 skipped" in first.output
+    again = basalt_cli("pipeline", "run", "--pipeline", path, "--resume", "--workers", "1")
+    assert again.exit_code == 0 and "0 written, 1 skipped" in again.output
+    bad = basalt_cli("pipeline", "run", "--pipeline", path, "--executor", "cluster")
+    assert bad.exit_code == 2 and "EXECUTOR: unknown executor 'cluster'; allowed:" in bad.output
+    zero = basalt_cli("pipeline", "run", "--pipeline", path, "--workers", "0")
+    assert zero.exit_code == 2 and "--workers" in zero.output
