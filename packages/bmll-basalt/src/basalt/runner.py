@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import logging
 import os
@@ -232,7 +233,7 @@ class PassRun:
         )
         result = PassResult(self.pass_config.name)
         self.summary.passes.append(result)
-        counter = iter(range(1 << 62))
+        counter = itertools.count()
         for batch in planner.date_batches():
             location = _render(
                 output.path_template, config, self.pass_config.name, batch.start, batch.end
@@ -242,14 +243,16 @@ class PassRun:
                 result.skipped.append(location)
                 self._notify_partition(batch.key, 0, "skipped")
                 continue
-            tasks = self._plan(planner, batch, lambda: next(counter))
+            tasks = self._plan(planner, batch, counter.__next__)
             if tasks is None:
                 result.failed.append(location)
                 self._notify_partition(batch.key, 0, "failed")
                 if config.FAIL_FAST:
                     return False
                 continue
-            if not self._run_partition(Partition(batch, location, tasks), target, result):
+            finished = self._run_partition(Partition(batch, location, tasks), target, result)
+            planner.discard_prepared_inputs()
+            if not finished:
                 return False
         result.input_files = len(planner.input_rows)
         result.input_rows = sum(planner.input_rows.values())
@@ -323,7 +326,6 @@ class PassRun:
             result.outputs.append(partition.location)
         for part in parts:
             os.remove(part)
-        shutil.rmtree(os.path.join(self.workdir, "shred"), ignore_errors=True)
         if self.observer:
             self.observer.partition_finished(name, key, status)
         return not (failed and self.config.FAIL_FAST)

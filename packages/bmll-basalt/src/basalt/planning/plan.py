@@ -13,6 +13,7 @@ import datetime as dt
 import glob
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -148,6 +149,15 @@ class PassPlanner:
             )
         return tasks
 
+    @property
+    def shred_dir(self) -> str:
+        """Where shredded inputs are written."""
+        return os.path.join(self.workdir, "shred")
+
+    def discard_prepared_inputs(self) -> None:
+        """Remove shredded inputs (once their partition is done)."""
+        shutil.rmtree(self.shred_dir, ignore_errors=True)
+
     def _shred(self, layouts: dict[str, list[FileLayout]], batches: int) -> bool:
         mode = self.config.PREPARE_DATA_MODE
         if mode != "auto":
@@ -175,9 +185,7 @@ class PassPlanner:
         prepared: list[dict[str, TableInput]] = [{} for _ in batches]
         for name, paths in files.items():
             table = self.registry.tables[name]
-            target = os.path.join(
-                self.workdir, "shred", f"{self.pass_config.name}-{day:%Y%m%d}-{name}"
-            )
+            target = os.path.join(self.shred_dir, f"{self.pass_config.name}-{day:%Y%m%d}-{name}")
             if paths:
                 rows = pl.concat(
                     [table.scan_file(self.lake, p).select(table.schema().names()) for p in paths]
