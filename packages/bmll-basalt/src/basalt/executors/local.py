@@ -28,6 +28,13 @@ R = TypeVar("R")
 THREADS_ENV = "POLARS_MAX_THREADS"
 
 
+def _warm_up() -> None:
+    """Import what tasks need and load the plugins, once per worker."""
+    from basalt.plugins import get_registry
+
+    get_registry()
+
+
 class LocalOptions(BaseModel):
     """Options of the ``local`` executor."""
 
@@ -58,6 +65,7 @@ class LocalExecutor(Executor):
         self._saved_threads = os.environ.get(THREADS_ENV)
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         os.environ[THREADS_ENV] = str(threads)  # inherited by every spawned worker
+        self._get_pool(0)  # workers start while the run is being planned
         return self
 
     def __exit__(
@@ -85,6 +93,8 @@ class LocalExecutor(Executor):
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
             )
             self._pool_tasks = 0
+            for _ in range(self.workers):  # start every worker now, importing in parallel
+                self._pool.submit(_warm_up)
         self._pool_tasks += tasks
         return self._pool
 
