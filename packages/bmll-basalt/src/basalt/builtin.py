@@ -36,10 +36,11 @@ def basalt_register_outputs() -> list[type]:
 
 @hookimpl
 def basalt_register_executors() -> list[type]:
+    from basalt.executors.dask import DaskExecutor
     from basalt.executors.local import LocalExecutor
     from basalt.executors.serial import SerialExecutor
 
-    return [LocalExecutor, SerialExecutor]
+    return [LocalExecutor, SerialExecutor, DaskExecutor]
 
 
 @hookimpl

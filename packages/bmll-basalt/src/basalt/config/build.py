@@ -11,7 +11,14 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
 from basalt.plugins import Registry
@@ -95,10 +102,12 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
             _check_in("universe", universe_spec(value)[0], registry.universes)
             return value
 
-        @model_validator(mode="after")
-        def _executor_options(self) -> RegisteredConfig:
-            registry.executors[self.EXECUTOR].options_model.model_validate(self.EXECUTOR_OPTIONS)
-            return self
+        @field_validator("EXECUTOR_OPTIONS")
+        @classmethod
+        def _executor_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+            if info.data.get("EXECUTOR") in registry.executors:
+                registry.executors[info.data["EXECUTOR"]].options_model.model_validate(value)
+            return value
 
         @model_validator(mode="after")
         def _modules_have_inputs(self) -> RegisteredConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,11 @@ class Executor(ABC):
     def __init__(self, workers: int = 1, options: dict[str, Any] | None = None) -> None:
         self.workers = workers
         self.options = self.options_model.model_validate(options or {})
+
+    @property
+    def threads_per_worker(self) -> int:
+        """Each worker's even share of this machine's CPUs (for polars' thread pool)."""
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     def __enter__(self) -> Executor:
         return self

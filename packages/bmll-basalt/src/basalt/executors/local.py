@@ -63,7 +63,7 @@ class LocalExecutor(Executor):
 
     def __enter__(self) -> LocalExecutor:
         self._saved_threads = os.environ.get(THREADS_ENV)
-        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        threads = self.threads_per_worker
         os.environ[THREADS_ENV] = str(threads)  # inherited by every spawned worker
         self._get_pool(0)  # workers start while the run is being planned
         return self
