@@ -1,4 +1,4 @@
-"""Test, lint, type-check, docs and demo sessions.
+"""Test, lint, type-check, docs, demo and benchmark sessions.
 
 Distributions are discovered under ``packages/``: each gets a ``test-<name>`` session whose
 environment holds only the kernel and that distribution, installed from this tree.
@@ -16,6 +16,7 @@ nox.options.error_on_missing_interpreters = True
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
 KERNEL = "bmll-basalt"
+KERNEL_EXTRAS = ("dask",)  # optional features the kernel's own tests exercise
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DISTRIBUTIONS = sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").is_file())
 
@@ -42,11 +43,20 @@ def short_name(distribution: str) -> str:
     return distribution.removeprefix(f"{KERNEL}-") if distribution != KERNEL else "basalt"
 
 
-def install(session: nox.Session, *distributions: str, groups: tuple[str, ...] = ("test",)) -> None:
-    """Install ``distributions`` editable from this tree, plus dependency groups."""
+def install(
+    session: nox.Session,
+    *distributions: str,
+    groups: tuple[str, ...] = ("test",),
+    kernel_extras: tuple[str, ...] = (),
+) -> None:
+    """Install ``distributions`` editable from this tree (the kernel with ``kernel_extras``),
+    plus dependency groups."""
     requirements = [r for g in groups for r in nox.project.dependency_groups(PYPROJECT, g)]
+    extras = f"[{','.join(kernel_extras)}]" if kernel_extras else ""
     editables = [
-        arg for d in dict.fromkeys((KERNEL, *distributions)) for arg in ("-e", str(PACKAGES / d))
+        arg
+        for d in dict.fromkeys((KERNEL, *distributions))
+        for arg in ("-e", f"{PACKAGES / d}{extras if d == KERNEL else ''}")
     ]
     session.install(*editables, *requirements)
     session.run("python", "-c", CHECK_LOCAL, str(ROOT), silent=True)
@@ -54,7 +64,9 @@ def install(session: nox.Session, *distributions: str, groups: tuple[str, ...] =
 
 def _test_session(distribution: str) -> None:
     def test(session: nox.Session) -> None:
-        install(session, distribution)
+        install(
+            session, distribution, kernel_extras=KERNEL_EXTRAS if distribution == KERNEL else ()
+        )
         session.run("pytest", str(PACKAGES / distribution / "tests"), *session.posargs)
 
     test.__doc__ = f"Tests of {distribution} with only the kernel and itself installed."
@@ -68,7 +80,7 @@ for _distribution in DISTRIBUTIONS:
 @nox.session(name="test-all")
 def test_all(session: nox.Session) -> None:
     """Every distribution together: all package tests plus tests/integration."""
-    install(session, *DISTRIBUTIONS)
+    install(session, *DISTRIBUTIONS, kernel_extras=KERNEL_EXTRAS)
     session.run(
         "pytest",
         *(str(PACKAGES / d / "tests") for d in DISTRIBUTIONS),
@@ -88,7 +100,7 @@ def lint(session: nox.Session) -> None:
 @nox.session()
 def typecheck(session: nox.Session) -> None:
     """mypy over every distribution's sources."""
-    install(session, *DISTRIBUTIONS, groups=("test", "typecheck"))
+    install(session, *DISTRIBUTIONS, groups=("test", "typecheck"), kernel_extras=KERNEL_EXTRAS)
     session.run("mypy", *(str(PACKAGES / d / "src") for d in DISTRIBUTIONS))
 
 
@@ -104,3 +116,21 @@ def demo(session: nox.Session) -> None:
     """Install the kernel and run the demo pipeline on generated sample data."""
     install(session, groups=())
     session.run("basalt", "demo", *session.posargs)
+
+
+@nox.session()
+def bench(session: nox.Session) -> None:
+    """Benchmarks on generated lakes (not run by default); see benchmarks/README.md."""
+    install(session, groups=(), kernel_extras=KERNEL_EXTRAS)
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+# `nox` runs every session except the benchmark (`nox -s bench`).
+nox.options.sessions = [
+    *(f"test-{short_name(d)}" for d in DISTRIBUTIONS),
+    "test-all",
+    "lint",
+    "typecheck",
+    "docs",
+    "demo",
+]

@@ -1,0 +1,220 @@
+"""The five measurements: each returns its table rows and its raw numbers."""
+
+from __future__ import annotations
+
+import operator
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from baseline import trade_files, trade_metrics
+from lake import LakeSpec, ensure_lake, input_rows, weekdays
+from runs import BasaltRuns, dask_missing, run_basalt, same_files
+
+__all__ = ["MEASUREMENTS", "NOISY", "Bench", "Metric", "Sizes"]
+
+GIB = 1 << 30
+WORKERS = 2
+REPEAT = 3
+NOISY = 0.1
+"""Share of the CPUs taken by other work above which results are flagged as disturbed."""
+CHECKS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "=": operator.eq,
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Lake and run sizes: listings per MIC, days of the memory and scaling runs."""
+
+    listings: int = 25
+    memory_days: int = 20
+    scaling_days: int = 10
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the results table; ``target`` is ``(operator, bound)`` or absent."""
+
+    measurement: int
+    name: str
+    value: float | str
+    unit: str = ""
+    target: tuple[str, float | str] | None = None
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether the value meets the target (None: no target)."""
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return bool(CHECKS[op](self.value, bound))
+
+
+@dataclass
+class Bench:
+    """Runs measurements on cached lakes, sharing runs between measurements."""
+
+    data_dir: Path
+    work_dir: Path
+    sizes: Sizes
+    details: dict[str, Any] = field(default_factory=dict)
+    _runs: dict[str, BasaltRuns] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> LakeSpec:
+        return LakeSpec(listings=self.sizes.listings)
+
+    def lake(self, days: int) -> Path:
+        return ensure_lake(self.data_dir, self.spec, days)
+
+    def basalt(
+        self, pipeline: str, days: int, workers: int = WORKERS, executor: str | None = None
+    ) -> BasaltRuns:
+        """Measured runs of ``pipeline`` over the first ``days`` weekdays (memoised). The
+        first call also makes one unmeasured run: it fills the page and bytecode caches."""
+        label = f"{pipeline}-{days}d-{workers}w-{executor or 'local'}"
+        if label not in self._runs:
+            root = self.lake(days)
+            if not self._runs:
+                print("  warming up", flush=True)
+                warm_up = self.work_dir / "warm-up"
+                run_basalt("trade_l2", root, weekdays(1), warm_up, workers=WORKERS, repeat=1)
+            print(f"  running {label} ×{REPEAT}", flush=True)
+            runs = run_basalt(
+                pipeline,
+                root,
+                weekdays(days),
+                self.work_dir / label,
+                workers=workers,
+                executor=executor,
+                repeat=REPEAT,
+            )
+            self._runs[label] = runs
+            self.details[label] = runs.as_json()
+            if runs.disturbance > NOISY:
+                print(f"  note: other work took {runs.disturbance:.0%} of the CPUs", flush=True)
+        return self._runs[label]
+
+    @property
+    def disturbance(self) -> float:
+        """The largest share of the CPUs other work took during any measured run."""
+        return max((runs.disturbance for runs in self._runs.values()), default=0.0)
+
+    def throughput(self) -> list[Metric]:
+        """1: the trade + L2 pass over one day with two workers."""
+        runs = self.basalt("trade_l2", 1)
+        rows = input_rows(self.lake(1), 1)
+        return [
+            Metric(1, "trade+L2 1 day: wall", runs.wall, "s", ("<", 3.0)),
+            Metric(1, "trade+L2 1 day: in-process (ok in)", runs.inner_wall, "s"),
+            Metric(1, "trade+L2 1 day: input rows/s", rows / runs.wall, "rows/s"),
+            Metric(1, "trade+L2 1 day: peak RSS", runs.peak / GIB, "GiB", ("<", 1.0)),
+        ]
+
+    def efficiency(self) -> list[Metric]:
+        """2: the trade-only pass against the hand-written polars query, same files."""
+        runs = self.basalt("trade", 1)
+        root = self.lake(1)
+        rows = input_rows(root, 1, ("trades",))
+        query = trade_metrics(trade_files(root, self.spec.mics, weekdays(1)))
+        expected = query.collect()
+        seconds = []
+        for _ in range(REPEAT):
+            started = time.perf_counter()
+            query.collect()
+            seconds.append(time.perf_counter() - started)
+        baseline = statistics.median(seconds)
+        self.details["baseline_seconds"] = seconds
+        return [
+            Metric(
+                2,
+                "efficiency (Basalt rows/s ÷ polars rows/s)",
+                baseline / runs.wall,
+                "",
+                (">=", 0.7),
+            ),
+            Metric(2, "trade-only 1 day: Basalt wall", runs.wall, "s"),
+            Metric(2, "trade-only 1 day: Basalt in-process (ok in)", runs.inner_wall, "s"),
+            Metric(2, "trade-only 1 day: polars query", baseline, "s"),
+            Metric(2, "trade-only 1 day: Basalt rows/s", rows / runs.wall, "rows/s"),
+            Metric(2, "trade-only 1 day: polars rows/s", rows / baseline, "rows/s"),
+            Metric(
+                2, "polars query = Basalt output", _agrees(expected, runs.output), "", ("=", "yes")
+            ),
+        ]
+
+    def memory(self) -> list[Metric]:
+        """3: peak RSS of the trade + L2 pass over many days against one day."""
+        days = self.sizes.memory_days
+        one, many = self.basalt("trade_l2", 1), self.basalt("trade_l2", days)
+        rows = input_rows(self.lake(days), days)
+        return [
+            Metric(3, f"peak RSS {days} days ÷ 1 day", many.peak / one.peak, "", ("<=", 1.2)),
+            Metric(3, f"trade+L2 {days} days: peak RSS", many.peak / GIB, "GiB"),
+            Metric(3, f"trade+L2 {days} days: wall", many.wall, "s"),
+            Metric(3, f"trade+L2 {days} days: input rows/s", rows / many.wall, "rows/s"),
+        ]
+
+    def scaling(self) -> list[Metric]:
+        """4: the trade + L2 pass over several days with one and with two workers."""
+        days = self.sizes.scaling_days
+        one, two = self.basalt("trade_l2", days, 1), self.basalt("trade_l2", days, 2)
+        return [
+            Metric(
+                4, f"speed-up 2 vs 1 worker, {days} days", one.wall / two.wall, "×", (">=", 1.6)
+            ),
+            Metric(4, f"trade+L2 {days} days, 1 worker: wall", one.wall, "s"),
+            Metric(4, f"trade+L2 {days} days, 2 workers: wall", two.wall, "s"),
+            Metric(4, f"trade+L2 {days} days, 1 worker: CPU cores busy", one.cores, ""),
+            Metric(4, f"trade+L2 {days} days, 2 workers: CPU cores busy", two.cores, ""),
+        ]
+
+    def dask(self) -> list[Metric]:
+        """5: the scaling run on the dask executor; outputs must equal the local executor's."""
+        days = self.sizes.scaling_days
+        missing = dask_missing()
+        if missing:
+            return [Metric(5, "dask executor", f"not available: {missing}")]
+        dask, local = self.basalt("trade_l2", days, executor="dask"), self.basalt("trade_l2", days)
+        same, files = same_files(local.output, dask.output)
+        return [
+            Metric(5, f"trade+L2 {days} days, dask 2 workers: wall", dask.wall, "s"),
+            Metric(5, f"trade+L2 {days} days, dask: peak RSS", dask.peak / GIB, "GiB"),
+            Metric(
+                5,
+                f"dask output = local output ({files} files)",
+                "identical" if same else "different",
+                "",
+                ("=", "identical"),
+            ),
+        ]
+
+
+def _agrees(expected: pl.DataFrame, output: Path) -> str:
+    """``yes`` when Basalt's output under ``output`` holds the polars query's values."""
+    keys = ["ListingId", "TimeBucket"]
+    actual = pl.read_parquet(sorted(output.rglob("*.parquet"))).select(expected.columns).sort(keys)
+    try:
+        assert_frame_equal(actual, expected.sort(keys), check_exact=False, rel_tol=1e-9)
+    except AssertionError as exc:
+        return f"no: {str(exc).splitlines()[0]}"
+    return "yes"
+
+
+MEASUREMENTS: dict[int, Callable[[Bench], list[Metric]]] = {
+    1: Bench.throughput,
+    2: Bench.efficiency,
+    3: Bench.memory,
+    4: Bench.scaling,
+    5: Bench.dask,
+}
