@@ -75,8 +75,8 @@ def _machine_busy() -> float:
     return (user + nice + system + irq + softirq + steal) / TICKS
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -85,7 +85,7 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str] | Non
     its process tree's RSS every ~10 ms until it exits."""
     peak = 0
     done = threading.Event()
-    cpu, busy = _children_cpu(), _machine_busy()
+    cpu, own, busy = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF), _machine_busy()
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -108,6 +108,7 @@ def run_measured(command: Sequence[str], cwd: Path, env: Mapping[str, str] | Non
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    cpu = _children_cpu() - cpu
-    other = max(0.0, _machine_busy() - busy - cpu)
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
+    own = _cpu(resource.RUSAGE_SELF) - own  # this sampler
+    other = max(0.0, _machine_busy() - busy - cpu - own)
     return Run(process.returncode, wall, cpu, other, peak, output)

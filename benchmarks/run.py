@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
 def _value(metric: Metric) -> str:
     if isinstance(metric.value, str):
         return metric.value
-    number = f"{metric.value:,.0f}" if abs(metric.value) >= 1000 else f"{metric.value:.3g}"
+    number = f"{metric.value:,.0f}" if abs(metric.value) >= 1000 else f"{metric.value:#.4g}"
     return f"{number} {metric.unit}".rstrip()
 
 
