@@ -192,3 +192,12 @@ def test_sums_do_not_depend_on_the_order_of_addition() -> None:
     }
     first = compute(config, rows)
     assert all(compute(config, rows[::-1]).equals(first) for _ in range(3))
+
+
+@pytest.mark.parametrize("first", [BID, ASK])
+def test_open_and_close_of_simultaneous_trades_follow_row_order(first: int) -> None:
+    second = ASK if first == BID else BID
+    rows = [trade(5, first, 10, 10.0), trade(5, second, 10, 11.0)]
+    config = {"generic_metrics": [{"sides": ["Total"], "measures": ["OHLC"]}]}
+    row = bucket(compute(config, rows), 1)
+    assert (row["TradeTotalOpen"], row["TradeTotalClose"]) == (10.0, 11.0)

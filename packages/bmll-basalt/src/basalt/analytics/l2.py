@@ -207,10 +207,17 @@ class L2Config(BaseModel):
 
 def last_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
     """The last snapshot of each listing and bucket: the latest ``EventTimestamp``, and of
-    equal timestamps the later row. Rows keep their order; nothing is sorted."""
+    equal timestamps the later row. Rows keep their order; nothing is sorted. The last rows
+    are found on the key columns alone, so only they are held for every snapshot."""
     stamp, row = pl.col(TIMESTAMP), pl.col(ROW)
-    last_row = row.filter(stamp == stamp.max()).max().over(KEYS)
-    return snapshots.with_row_index(ROW).filter(row == last_row).drop(ROW)
+    indexed = snapshots.with_row_index(ROW)
+    latest = (
+        indexed.select(*KEYS, TIMESTAMP, ROW)
+        .filter(stamp == stamp.max().over(KEYS))
+        .group_by(KEYS)
+        .agg(row.max())
+    )
+    return indexed.join(latest.select(ROW), on=ROW, how="semi").drop(ROW)
 
 
 def _chain(bars: pl.LazyFrame, chained: list[Names]) -> pl.LazyFrame:

@@ -1,7 +1,11 @@
 """``trade``: volumes, counts, notionals, VWAP and OHLC of trades per listing and bucket.
 
-Sums are exact (fixed point, see :mod:`basalt.analytics.sums`), so results do not depend on
-the order polars adds in.
+Computed in two stages: trades are aggregated per listing, bucket and aggressor side (and
+attribute-filter flags) into partials — fixed-point sums (see :mod:`basalt.analytics.sums`),
+counts, first and last prices with their row numbers — which are then combined into every
+requested side, so the trades are read once however many sides and families are asked for.
+Fixed-point sums are exact, so results do not depend on the order polars adds in. Trades
+without a ``Size`` are ignored.
 
 Sides follow the aggressor: ``Ask`` = buyer-initiated trades (``AggressorSide == 1``, they
 lift the ask), ``Bid`` = seller-initiated (``== 2``), ``Unknown`` (``== 0``), ``Total`` = all.
@@ -10,7 +14,7 @@ Prices are ``LocalPrice = TradeNotional / Size`` (local currency).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
 import polars as pl
@@ -18,7 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics.common import OHLC_PARTS, as_list, ensure_unique
-from basalt.analytics.sums import exact_sum
+from basalt.analytics.sums import fixed_point
 
 __all__ = ["TradeAnalytic", "TradeConfig", "TradeGenericConfig"]
 
@@ -99,60 +103,97 @@ class TradeConfig(BaseModel):
         ]
 
 
-def _filter(family: TradeGenericConfig, side: str) -> pl.Expr:
-    condition = pl.col("Size").is_not_null()
-    code = SIDE_CODES[side]
-    if code is not None:
-        condition &= pl.col("AggressorSide") == code
-    for column, value in family.attribute_filters.items():
-        condition &= (
-            pl.col(column).is_in(value) if isinstance(value, list) else pl.col(column) == value
-        )
-    return condition
+SIDE = "AggressorSide"
+ROW = "_row"
+SUMMED = {
+    "Volume": "Size",
+    "Notional": "TradeNotional",
+    "NotionalEUR": "TradeNotionalEUR",
+    "NotionalUSD": "TradeNotionalUSD",
+}
 
 
-def _total(column: str, keep: pl.Expr) -> pl.Expr:
-    """Σ ``column`` over the kept trades: 0 without trades, null when all values are null."""
-    values = pl.col(column).filter(keep)
-    return (
-        pl.when(values.len() == 0)
-        .then(pl.lit(0.0))
-        .when(values.count() > 0)
-        .then(exact_sum(values))
-    )
+def _partials(measures: set[str]) -> dict[str, pl.Expr]:
+    """Stage 1: per listing, bucket, aggressor side and filter flags, what ``measures``
+    are made of. Sums are fixed point, so they add up exactly in any order. Only plain
+    aggregations of whole columns (nulls where a value does not count): polars runs them
+    vectorized."""
+    priced = pl.col("LocalPrice").is_finite()
+    price = pl.when(priced).then(pl.col("LocalPrice"))
+    parts: dict[str, pl.Expr] = {"_n": pl.len()}
+    for measure in measures & SUMMED.keys():
+        column = pl.col(SUMMED[measure])
+        parts[f"_{measure}"] = fixed_point(column).sum()
+        parts[f"_{measure}_known"] = column.count()
+    if "VWAP" in measures:
+        parts["_priced_size"] = fixed_point(pl.when(priced).then(pl.col("Size"))).sum()
+        parts["_value"] = fixed_point(price * pl.col("Size")).sum()
+    if "AvgPrice" in measures:
+        parts |= {"_price_sum": fixed_point(price).sum(), "_price_n": price.count()}
+    if "MedianPrice" in measures:
+        parts["_prices"] = price.drop_nulls()
+    if measures & set(OHLC_PARTS):
+        row = pl.when(priced).then(pl.col(ROW))
+        parts |= {"_open": price.first(ignore_nulls=True), "_first": row.min()}
+        parts |= {"_close": price.last(ignore_nulls=True), "_last": row.max()}
+        parts |= {"_high": price.max(), "_low": price.min()}
+    return parts
 
 
-def _measure(measure: str, keep: pl.Expr) -> pl.Expr:
-    priced = keep & pl.col("LocalPrice").is_finite()
-    price = pl.col("LocalPrice").filter(priced)
+def _combine(measure: str, part: Callable[[str], pl.Expr]) -> pl.Expr:
+    """Stage 2: ``measure`` from the partials of one side and family (``part(name)``: the
+    partial column, null on rows of other sides or filters)."""
+
+    def total(name: str) -> pl.Expr:
+        return part(name).sum().cast(pl.Float64)
+
     match measure:
-        case "Volume":
-            return _total("Size", keep)
         case "Count":
-            return keep.sum().cast(pl.Int64)
-        case "Notional":
-            return _total("TradeNotional", keep)
-        case "NotionalEUR":
-            return _total("TradeNotionalEUR", keep)
-        case "NotionalUSD":
-            return _total("TradeNotionalUSD", keep)
+            return part("_n").sum().cast(pl.Int64)
+        case "Volume" | "Notional" | "NotionalEUR" | "NotionalUSD":
+            # 0 without trades; null when trades exist but none has the value.
+            unknown = (part("_n").sum() > 0) & (part(f"_{measure}_known").sum() == 0)
+            return pl.when(~unknown).then(total(f"_{measure}"))
         case "VWAP":
-            volume = exact_sum(pl.col("Size").filter(priced))
-            value = exact_sum((pl.col("LocalPrice") * pl.col("Size")).filter(priced))
-            return pl.when(volume > 0).then(value / volume)
+            volume = total("_priced_size")
+            return pl.when(volume > 0).then(total("_value") / volume)
         case "AvgPrice":
-            return exact_sum(price) / price.count()
+            count = part("_price_n").sum()
+            return pl.when(count > 0).then(total("_price_sum") / count)
         case "MedianPrice":
-            return price.median()
-        case "Open":
-            return price.first()
+            return part("_prices").explode().median()
+        case "Open":  # of the side whose first priced trade comes first
+            return part("_open").min_by(part("_first"))
         case "High":
-            return price.max()
+            return part("_high").max()
         case "Low":
-            return price.min()
+            return part("_low").min()
         case "Close":
-            return price.last()
+            return part("_close").max_by(part("_last"))
     raise AssertionError(measure)
+
+
+def _family_flag(family: TradeGenericConfig) -> pl.Expr | None:
+    """True for the trades that ``family``'s attribute filters keep (None: no filter)."""
+    conditions = [
+        pl.col(column).is_in(value) if isinstance(value, list) else pl.col(column) == value
+        for column, value in family.attribute_filters.items()
+    ]
+    return pl.all_horizontal(conditions).fill_null(False) if conditions else None
+
+
+def _selection(flag: str | None, side: str) -> pl.Expr | None:
+    """Which partial rows make up ``side`` of a family (None: all of them)."""
+    code = SIDE_CODES[side]
+    conditions = [pl.col(flag)] if flag else []
+    if code is not None:
+        conditions.append(pl.col(SIDE) == code)
+    return pl.all_horizontal(conditions) if conditions else None
+
+
+def _suffixed(suffix: str) -> Callable[[str], pl.Expr]:
+    """The partial columns of one side and family (see :func:`_combine`)."""
+    return lambda name: pl.col(name + suffix)
 
 
 class TradeAnalytic(Analytic):
@@ -164,14 +205,30 @@ class TradeAnalytic(Analytic):
     requires = ("trades",)
 
     def compute(self, ctx: AnalyticContext, config: TradeConfig) -> pl.LazyFrame:
-        trades = ctx.table("trades")
+        trades = ctx.table("trades").filter(pl.col("Size").is_not_null())
         if config.classifications is not None:
             trades = trades.filter(pl.col("Classification").is_in(config.classifications))
-        # OHLC takes first/last in time: order each listing's trades by timestamp (stable).
-        trades = trades.sort("ListingId", "TradeTimestamp", maintain_order=True)
-        aggregations = [
-            _measure(measure, _filter(family, side)).alias(name)
-            for family in config.generic_metrics
-            for name, side, measure in family.names(config.metric_prefix)
-        ]
-        return trades.group_by(*KEYS).agg(aggregations)
+        # Time order for Open and Close: a stable sort, then the row number breaks ties.
+        trades = trades.sort("ListingId", "TradeTimestamp", maintain_order=True).with_row_index(ROW)
+        flags: dict[str, pl.Expr] = {}
+        families: list[tuple[TradeGenericConfig, str | None]] = []
+        for family in config.generic_metrics:
+            condition = _family_flag(family)
+            name = None
+            if condition is not None:
+                name = f"_filter{len(flags)}"
+                flags[name] = condition
+            families.append((family, name))
+        measures = {m for family in config.generic_metrics for _, _, m in family.names("")}
+        parts = _partials(measures)
+        partials = trades.with_columns(**flags).group_by(*KEYS, SIDE, *flags).agg(**parts)
+        selected: dict[str, pl.Expr] = {}
+        metrics = []
+        for family, flag in families:
+            for name, side, measure in family.names(config.metric_prefix):
+                selection = _selection(flag, side)
+                suffix = f"@{flag}@{side}" if selection is not None else ""
+                if selection is not None:
+                    selected |= {p + suffix: pl.when(selection).then(pl.col(p)) for p in parts}
+                metrics.append(_combine(measure, _suffixed(suffix)).alias(name))
+        return partials.with_columns(**selected).group_by(*KEYS).agg(metrics)

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 BATCH_COLUMN = "BasaltBatch"
 MEMORY_OVERHEAD = 3.0
 """Working memory of a task per byte of (uncompressed) input."""
+TASKS_PER_WORKER = 2
+"""With several workers, a day is cut into at least this many tasks per worker: smaller tasks
+hold less memory, and a worker that finishes early takes over work at the end of a day."""
 
 
 @dataclass
@@ -122,7 +125,7 @@ class PassPlanner:
         batches = pack_listings(
             sizes.with_columns(pl.col("Bytes").fill_null(0.0)),
             budget_bytes=self.memory_bytes / MEMORY_OVERHEAD,
-            min_batches=self.workers,
+            min_batches=self.workers * TASKS_PER_WORKER if self.workers > 1 else 1,
             group=group,
         )
         shred = self._shred(layouts, len(batches))
