@@ -117,6 +117,7 @@ def run_basalt(
     workdir: Path,
     *,
     workers: int,
+    threads: int | None = None,
     executor: str | None = None,
     repeat: int = 3,
 ) -> BasaltRuns:
@@ -137,6 +138,7 @@ def run_basalt(
         "--workers",
         str(workers),
         "--no-progress",
+        *(["--threads-per-worker", str(threads)] if threads else []),
         *(["--executor", executor] if executor else []),
     ]
     environment = {k: v for k, v in os.environ.items() if k != NO_BYTECODE}

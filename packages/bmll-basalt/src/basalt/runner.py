@@ -3,8 +3,9 @@
 For each pass the date range is cut into output partitions (date batches). Partitions whose
 output exists are skipped on ``RESUME``. For the others the planner builds one task per day
 and symbol batch; the executor runs them; when every task of a partition succeeded, their
-parts are written to the pass's output in one atomic write. A failed task fails its
-partition (nothing is written for it) and, unless ``FAIL_FAST``, the run goes on.
+parts are written to the pass's output in one atomic write, in a background thread while
+the workers compute the next partition. A failed task fails its partition (nothing is
+written for it) and, unless ``FAIL_FAST``, the run goes on.
 Temporary files live in a per-run directory that is always removed — and directories left
 by runs that were killed are removed by the next run.
 """
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,10 +140,11 @@ def make_universe(pipeline: Pipeline, registry: Registry) -> Universe:
 
 
 def make_executor(config: AnalyticsConfig, registry: Registry) -> Executor:
-    """The executor named by ``EXECUTOR`` with ``NUM_WORKERS`` and ``EXECUTOR_OPTIONS``."""
+    """The executor named by ``EXECUTOR`` with ``NUM_WORKERS``, ``EXECUTOR_OPTIONS`` and
+    ``THREADS_PER_WORKER``."""
     kind: type[Executor] = registry.get("executors", config.EXECUTOR)
     workers = 1 if kind.in_process else config.NUM_WORKERS or os.cpu_count() or 1
-    return kind(workers, config.EXECUTOR_OPTIONS)
+    return kind(workers, config.EXECUTOR_OPTIONS, config.THREADS_PER_WORKER)
 
 
 def _memory_per_worker(config: AnalyticsConfig, workers: int) -> float:
@@ -194,6 +197,17 @@ def run_directory(parent: str | None) -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class PendingWrite:
+    """A partition's output being written."""
+
+    future: Future[str]
+    key: str
+    location: str
+    parts: list[str]
+    result: PassResult
+
+
 @dataclass
 class PassRun:
     """Runs one pass: partition after partition."""
@@ -205,6 +219,8 @@ class PassRun:
     workdir: str
     observer: RunObserver | None
     summary: RunSummary
+    _writer: ThreadPoolExecutor = field(init=False, repr=False)
+    _pending: PendingWrite | None = field(default=None, init=False, repr=False)
 
     @property
     def config(self) -> AnalyticsConfig:
@@ -216,6 +232,14 @@ class PassRun:
 
     def run(self) -> bool:
         """Run the pass; False when the run must stop (fail-fast)."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="basalt-write") as writer:
+            self._writer = writer
+            try:
+                return self._run_partitions()
+            finally:
+                self._finish_write()
+
+    def _run_partitions(self) -> bool:
         config = self.config
         planner = PassPlanner(
             config=config,
@@ -317,18 +341,33 @@ class PassRun:
             close = getattr(outcomes, "close", None)
             if close is not None:
                 close()
-        status = "failed" if failed else "written" if parts else "empty"
-        if failed:
-            result.failed.append(partition.location)
-        elif parts:
-            ordered = sorted(parts)
-            target.write(pl.scan_parquet(ordered), partition.location)
-            result.outputs.append(partition.location)
-        for part in parts:
-            os.remove(part)
-        if self.observer:
-            self.observer.partition_finished(name, key, status)
+        self._finish_write()
+        if failed or not parts:
+            if failed:
+                result.failed.append(partition.location)
+            for part in parts:
+                os.remove(part)
+            if self.observer:
+                self.observer.partition_finished(name, key, "failed" if failed else "empty")
+        else:
+            frame = pl.scan_parquet(sorted(parts))
+            write = self._writer.submit(target.write, frame, partition.location)
+            self._pending = PendingWrite(write, key, partition.location, parts, result)
         return not (failed and self.config.FAIL_FAST)
+
+    def _finish_write(self) -> None:
+        """Wait for the partition being written, if any, and report it."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.future.result()
+        finally:
+            for part in pending.parts:
+                os.remove(part)
+        pending.result.outputs.append(pending.location)
+        if self.observer:
+            self.observer.partition_finished(self.pass_config.name, pending.key, "written")
 
 
 def run_pipeline(

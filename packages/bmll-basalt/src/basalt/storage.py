@@ -12,11 +12,14 @@ import functools
 import glob
 import os
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from basalt.files import atomic_path
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 __all__ = ["LocalStorage", "Storage", "is_url", "join", "open_storage"]
 
@@ -79,7 +82,12 @@ class LocalStorage(Storage):
         return sorted(e.name for e in os.scandir(path) if e.is_dir())
 
     def metadata(self, path: str) -> pq.FileMetaData:
+        import pyarrow.parquet as pq  # only where footers are inspected (planning)
+
         return pq.read_metadata(path)
+
+    def schema(self, path: str) -> pl.Schema:
+        return pl.Schema(pl.read_parquet_schema(path))
 
     def write_parquet(self, frame: pl.LazyFrame, path: str) -> None:
         stale = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.*.tmp")

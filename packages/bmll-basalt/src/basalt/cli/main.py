@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import logging
+import os
+import sys
 from typing import IO, Any
 
 import click
 
 from basalt import SUITE_FULL_NAME
+from basalt.allocator import ALLOCATOR_ENV, prompt_release
 from basalt.errors import BasaltError
 
 __all__ = ["CLI_ENTRY_POINT_GROUP", "ReportedError", "cli", "main"]
@@ -92,4 +95,6 @@ def cli(debug: bool, verbose: int) -> None:
 
 def main() -> None:
     """Console entry point."""
+    if "polars" not in sys.modules:  # polars reads the allocator's options when imported
+        os.environ[ALLOCATOR_ENV] = prompt_release(os.environ.get(ALLOCATOR_ENV))
     cli(prog_name="basalt")

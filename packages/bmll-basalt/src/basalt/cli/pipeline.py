@@ -58,6 +58,11 @@ def _overrides(
 @click.option("--universe", help="Universe spec, e.g. mic=XLON (overrides UNIVERSE).")
 @click.option("--executor", help="Where tasks run: local, dask, serial (overrides EXECUTOR).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel workers (NUM_WORKERS).")
+@click.option(
+    "--threads-per-worker",
+    type=click.IntRange(min=1),
+    help="polars threads of each worker (THREADS_PER_WORKER).",
+)
 @click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed task.")
 @click.option("--resume", is_flag=True, default=None, help="Skip partitions already written.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
@@ -70,6 +75,7 @@ def run(
     universe: str | None,
     executor: str | None,
     workers: int | None,
+    threads_per_worker: int | None,
     fail_fast: bool | None,
     resume: bool | None,
     progress: bool | None,
@@ -87,6 +93,7 @@ def run(
         **_overrides(date, start_date, end_date, data_root, universe),
         "EXECUTOR": executor,
         "NUM_WORKERS": workers,
+        "THREADS_PER_WORKER": threads_per_worker,
         "FAIL_FAST": fail_fast,
         "RESUME": resume,
     }

@@ -15,14 +15,24 @@ __all__ = ["ProgressBars", "format_summary"]
 
 class ProgressBars:
     """A progress bar per pass and output partition (date batch) on a terminal (stderr),
-    counting its tasks (days × symbol batches); silent otherwise."""
+    counting its tasks (days × symbol batches); silent otherwise. A partition's bar closes
+    when the next one starts or when the partition is written, whichever comes first (a
+    partition is written while the next one computes)."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
+        self._partition: tuple[str, str] | None = None
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar, self._partition = None, None
 
     def partition_started(self, pass_name: str, partition: str, tasks: int) -> None:
+        self._close()
         if self.enabled:
+            self._partition = (pass_name, partition)
             self._bar = click.progressbar(
                 length=max(tasks, 1),
                 label=f"{pass_name} {partition}",
@@ -36,9 +46,8 @@ class ProgressBars:
             self._bar.update(1)
 
     def partition_finished(self, pass_name: str, partition: str, status: str) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+        if self._partition == (pass_name, partition):
+            self._close()
         if self.enabled and status != "written":
             click.echo(f"{pass_name} {partition}: {status}", err=True)
 

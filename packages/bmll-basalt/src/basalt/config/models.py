@@ -112,6 +112,11 @@ class AnalyticsConfig(BaseModel):
     NUM_WORKERS: int | None = Field(
         default=None, ge=1, description="Parallel workers; default the number of CPUs."
     )
+    THREADS_PER_WORKER: int | None = Field(
+        default=None,
+        ge=1,
+        description="polars threads of each worker process; default an even share of the CPUs.",
+    )
     MEMORY_PER_WORKER: float | None = Field(
         default=None,
         gt=0,

@@ -11,10 +11,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Executor", "NoOptions", "TaskOutcome"]
+from basalt.allocator import ALLOCATOR_ENV, prompt_release
+
+__all__ = ["THREADS_ENV", "Executor", "NoOptions", "TaskOutcome"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+THREADS_ENV = "POLARS_MAX_THREADS"
 
 
 class NoOptions(BaseModel):
@@ -52,14 +55,29 @@ class Executor(ABC):
     options_model: ClassVar[type[BaseModel]] = NoOptions
     in_process: ClassVar[bool] = False
 
-    def __init__(self, workers: int = 1, options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 1,
+        options: dict[str, Any] | None = None,
+        threads_per_worker: int | None = None,
+    ) -> None:
         self.workers = workers
         self.options = self.options_model.model_validate(options or {})
+        self._threads = threads_per_worker
 
     @property
     def threads_per_worker(self) -> int:
-        """Each worker's even share of this machine's CPUs (for polars' thread pool)."""
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        """Size of each worker's polars thread pool: as configured, else an even share of
+        this machine's CPUs."""
+        return self._threads or max(1, (os.cpu_count() or 1) // self.workers)
+
+    def worker_environment(self) -> dict[str, str]:
+        """Environment variables of the worker processes this executor starts: polars'
+        thread count and prompt release of freed memory (:mod:`basalt.allocator`)."""
+        return {
+            THREADS_ENV: str(self.threads_per_worker),
+            ALLOCATOR_ENV: prompt_release(os.environ.get(ALLOCATOR_ENV)),
+        }
 
     def __enter__(self) -> Executor:
         return self

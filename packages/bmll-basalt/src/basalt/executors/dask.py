@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from basalt.errors import ConfigError
 from basalt.executors.base import Executor, TaskOutcome
-from basalt.executors.local import THREADS_ENV
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -107,7 +106,6 @@ class DaskExecutor(Executor):
         address = options.scheduler_address
         try:
             if address is None:
-                threads = self.threads_per_worker
                 self._cluster = LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,
@@ -116,7 +114,7 @@ class DaskExecutor(Executor):
                     # the scheduler serves its metrics anyway: on a free port when no dashboard
                     dashboard_address=":8787" if options.dashboard else ":0",
                     scheduler_kwargs={"dashboard": options.dashboard},
-                    env={THREADS_ENV: str(threads)},
+                    env=self.worker_environment(),
                 )
             self._client = Client(
                 self._cluster or address, timeout=options.timeout, set_as_default=False

@@ -3,9 +3,10 @@
 Workers are started with ``spawn`` (no inherited state, no fork-safety issues). The pool is
 replaced once its workers ran ``max_tasks_per_worker`` tasks each, so that memory they hold is
 handed back to the system: tasks are submitted in waves of ``workers × max_tasks_per_worker``
-and a fresh pool serves the next wave. (The standard library's own ``max_tasks_per_child``
-can deadlock on Python 3.11.) Each worker's polars uses an even share of the CPUs, so the
-workers don't oversubscribe.
+and a fresh pool, started while the last tasks of a wave run, serves the next wave. (The
+standard library's own ``max_tasks_per_child`` can deadlock on Python 3.11.) Workers get
+:meth:`Executor.worker_environment`: each one's polars uses an even share of the CPUs, so the
+workers don't oversubscribe, and hands freed memory back promptly.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ __all__ = ["LocalExecutor", "LocalOptions"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-THREADS_ENV = "POLARS_MAX_THREADS"
 
 
 def _warm_up() -> None:
@@ -41,7 +41,7 @@ class LocalOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_tasks_per_worker: int = Field(
-        default=8, ge=1, description="Tasks a worker runs before it is replaced (memory)."
+        default=16, ge=1, description="Tasks a worker runs before it is replaced (memory)."
     )
 
 
@@ -53,7 +53,8 @@ class LocalExecutor(Executor):
 
     _pool: ProcessPoolExecutor | None = None
     _pool_tasks = 0
-    _saved_threads: str | None = None
+    _next_pool: ProcessPoolExecutor | None = None
+    _saved_environment: dict[str, str | None] | None = None
 
     @property
     def wave(self) -> int:
@@ -62,10 +63,10 @@ class LocalExecutor(Executor):
         return self.workers * self.options.max_tasks_per_worker
 
     def __enter__(self) -> LocalExecutor:
-        self._saved_threads = os.environ.get(THREADS_ENV)
-        threads = self.threads_per_worker
-        os.environ[THREADS_ENV] = str(threads)  # inherited by every spawned worker
-        self._get_pool(0)  # workers start while the run is being planned
+        environment = self.worker_environment()
+        self._saved_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)  # inherited by every spawned worker
+        self._get_pool()  # workers start while the run is being planned
         return self
 
     def __exit__(
@@ -75,39 +76,56 @@ class LocalExecutor(Executor):
         tb: TracebackType | None,
     ) -> None:
         self._shutdown()
-        if self._saved_threads is None:
-            os.environ.pop(THREADS_ENV, None)
-        else:
-            os.environ[THREADS_ENV] = self._saved_threads
+        for name, value in (self._saved_environment or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for pool in (self._pool, self._next_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._next_pool = None
 
-    def _get_pool(self, tasks: int) -> ProcessPoolExecutor:
-        if self._pool is not None and self._pool_tasks + tasks > self.wave:
-            self._shutdown()
+    def _start_pool(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        for _ in range(self.workers):  # start every worker now, importing in parallel
+            pool.submit(_warm_up)
+        return pool
+
+    def _get_pool(self) -> tuple[ProcessPoolExecutor, int]:
+        """The pool to submit to and how many more tasks it takes; a full pool is replaced
+        by the one started in advance, if any."""
+        if self._pool is not None and self._pool_tasks >= self.wave:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool, self._next_pool = self._next_pool, None
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            self._pool_tasks = 0
-            for _ in range(self.workers):  # start every worker now, importing in parallel
-                self._pool.submit(_warm_up)
-        self._pool_tasks += tasks
-        return self._pool
+            self._pool, self._pool_tasks = self._start_pool(), 0
+        return self._pool, self.wave - self._pool_tasks
 
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
-        for start in range(0, len(tasks), self.wave):
-            yield from self._run_wave(fn, tasks[start : start + self.wave])
+        done = 0
+        while done < len(tasks):
+            pool, room = self._get_pool()
+            wave = tasks[done : done + room]
+            self._pool_tasks += len(wave)
+            yield from self._run_wave(pool, fn, wave)
+            done += len(wave)
 
-    def _run_wave(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
-        pool = self._get_pool(len(tasks))
+    def _run_wave(
+        self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Sequence[T]
+    ) -> Iterator[TaskOutcome[T, R]]:
         futures: dict[Future[R], T] = {pool.submit(fn, task): task for task in tasks}
         broken = False
+        running = len(futures)
         try:
             for future in as_completed(futures):
+                running -= 1
+                if running < self.workers:  # a worker is idle
+                    self._start_next_pool()
                 error = future.exception()
                 broken = broken or type(error).__name__ == "BrokenProcessPool"
                 if error is None:
@@ -119,3 +137,9 @@ class LocalExecutor(Executor):
                 future.cancel()
             if broken:  # a worker died (killed, out of memory): start afresh next time
                 self._shutdown()
+
+    def _start_next_pool(self) -> None:
+        """Once a full pool has idle workers, start its successor: the new workers import
+        while the last tasks finish."""
+        if self._next_pool is None and self._pool_tasks >= self.wave:
+            self._next_pool = self._start_pool()
