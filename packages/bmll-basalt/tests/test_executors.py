@@ -64,3 +64,19 @@ def test_the_configuration_sizes_the_workers() -> None:
     }
     executor = make_executor(validate_config(raw), get_registry())
     assert (executor.name, executor.workers, executor.threads_per_worker) == ("local", 2, 1)
+
+
+def test_the_next_pool_starts_early_and_only_when_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started = []
+    start_pool = LocalExecutor._start_pool
+
+    def counted(self: LocalExecutor) -> object:
+        started.append(self)
+        return start_pool(self)
+
+    monkeypatch.setattr(LocalExecutor, "_start_pool", counted)
+    executor = LocalExecutor(2, {"max_tasks_per_worker": 1})
+    results(executor, os.readlink, ["/proc/self"] * 4)
+    assert len(started) == 2  # the first pool, and its successor started during wave one

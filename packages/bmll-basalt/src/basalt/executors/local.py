@@ -101,7 +101,7 @@ class LocalExecutor(Executor):
         by the one started in advance, if any."""
         if self._pool is not None and self._pool_tasks >= self.wave:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool, self._next_pool = self._next_pool, None
+            self._pool, self._next_pool, self._pool_tasks = self._next_pool, None, 0
         if self._pool is None:
             self._pool, self._pool_tasks = self._start_pool(), 0
         return self._pool, self.wave - self._pool_tasks
@@ -112,19 +112,21 @@ class LocalExecutor(Executor):
             pool, room = self._get_pool()
             wave = tasks[done : done + room]
             self._pool_tasks += len(wave)
-            yield from self._run_wave(pool, fn, wave)
             done += len(wave)
+            yield from self._run_wave(pool, fn, wave, more=done < len(tasks))
 
     def _run_wave(
-        self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Sequence[T]
+        self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Sequence[T], *, more: bool
     ) -> Iterator[TaskOutcome[T, R]]:
+        """Run ``tasks`` on ``pool``; with ``more`` tasks to come, the next pool starts as
+        soon as a worker is idle."""
         futures: dict[Future[R], T] = {pool.submit(fn, task): task for task in tasks}
         broken = False
         running = len(futures)
         try:
             for future in as_completed(futures):
                 running -= 1
-                if running < self.workers:  # a worker is idle
+                if more and running < self.workers:  # a worker is idle
                     self._start_next_pool()
                 error = future.exception()
                 broken = broken or type(error).__name__ == "BrokenProcessPool"
@@ -139,7 +141,7 @@ class LocalExecutor(Executor):
                 self._shutdown()
 
     def _start_next_pool(self) -> None:
-        """Once a full pool has idle workers, start its successor: the new workers import
-        while the last tasks finish."""
+        """Start the successor of a full pool: its workers import while the last tasks of
+        the full one finish."""
         if self._next_pool is None and self._pool_tasks >= self.wave:
             self._next_pool = self._start_pool()
