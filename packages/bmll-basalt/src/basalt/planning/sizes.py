@@ -37,12 +37,23 @@ class FileLayout:
     """Rows per listing: ``ListingId``, ``Rows``."""
 
 
+def _key_column(metadata: pq.FileMetaData) -> int | None:
+    """Position of the ``ListingId`` column in the row groups. Read from a row group: the
+    footer's ``schema`` would put it in a reference cycle, keeping its memory (megabytes for
+    wide files) until Python's cycle collector runs."""
+    if metadata.num_row_groups == 0:
+        return None
+    group = metadata.row_group(0)
+    found = (i for i in range(group.num_columns) if group.column(i).path_in_schema == KEY)
+    return next(found, None)
+
+
 def _ranges(metadata: pq.FileMetaData) -> list[tuple[int, int, int]] | None:
-    index = metadata.schema.to_arrow_schema().get_field_index(KEY)
+    index = _key_column(metadata)
     ranges = []
     for i in range(metadata.num_row_groups):
         group = metadata.row_group(i)
-        stats = group.column(index).statistics if index >= 0 else None
+        stats = group.column(index).statistics if index is not None else None
         if stats is None or not stats.has_min_max:
             return None
         ranges.append((int(stats.min), int(stats.max), group.num_rows))
