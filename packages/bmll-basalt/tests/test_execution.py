@@ -284,3 +284,48 @@ def test_listings_of_an_instrument_share_a_batch(lake: Path, tmp_path: Path) -> 
     assert cross_listed.len() > 0, "the sample lake lists some instruments on both MICs"
     assert frame.filter(pl.col("ListingId").is_in(cross_listed.implode()))["Siblings"].min() == 2
     assert summary.passes[0].tasks == 14  # 7 instruments × 2 days: instruments stay together
+
+
+UNIVERSE_ASKED: list[dt.date] = []
+
+
+class PlannedAhead(Analytic):
+    """Counts rows; on Friday it waits (10 s at most) to see Monday's partition planned."""
+
+    name = "planned_ahead"
+    requires = ("trades",)
+    monday_planned_during_friday: ClassVar[bool] = False
+
+    def compute(self, ctx: AnalyticContext, config: object) -> pl.LazyFrame:
+        if ctx.date == FRIDAY:
+            deadline = time.monotonic() + 10
+            while MONDAY not in UNIVERSE_ASKED and time.monotonic() < deadline:
+                time.sleep(0.01)
+            type(self).monday_planned_during_friday = MONDAY in UNIVERSE_ASKED
+        return ctx.table("trades").group_by("ListingId", "TimeBucket").agg(pl.len().alias("Rows"))
+
+
+def test_the_next_partition_is_planned_while_one_computes(lake: Path, tmp_path: Path) -> None:
+    references = {
+        day: pl.concat(
+            pl.read_parquet(p) for p in sorted(lake.glob(f"Reference/*/{day:%Y/%m/%d}/*.parquet"))
+        )
+        for day in (FRIDAY, MONDAY)
+    }
+
+    def get_universe(date: str) -> pl.DataFrame:
+        UNIVERSE_ASKED.append(dt.date.fromisoformat(date))
+        return references[dt.date.fromisoformat(date)]
+
+    plugin = types.ModuleType("planned_ahead_plugin")
+    plugin.basalt_register_analytics = hookimpl(lambda: [PlannedAhead])  # type: ignore[attr-defined]
+    registry = Registry.create(autoload=False, plugins=[("planned_ahead", plugin)])
+    raw = config(lake, tmp_path, registry).config.model_dump(mode="json")
+    raw["PASSES"][0]["modules"] = ["planned_ahead"]
+    pipeline = Pipeline(validate_config(raw, registry=registry), "test", get_universe)
+    assert run_pipeline(pipeline, registry=registry).ok
+    assert PlannedAhead.monday_planned_during_friday
+    assert sorted(outputs(tmp_path)) == [
+        "2024-03-08_2024-03-10.parquet",
+        "2024-03-11_2024-03-11.parquet",
+    ]

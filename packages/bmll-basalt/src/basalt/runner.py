@@ -3,9 +3,10 @@
 For each pass the date range is cut into output partitions (date batches). Partitions whose
 output exists are skipped on ``RESUME``. For the others the planner builds one task per day
 and symbol batch; the executor runs them; when every task of a partition succeeded, their
-parts are written to the pass's output in one atomic write, in a background thread while
-the workers compute the next partition. A failed task fails its partition (nothing is
-written for it) and, unless ``FAIL_FAST``, the run goes on.
+parts are written to the pass's output in one atomic write. Two background threads keep the
+workers busy: one plans the next partition, the other writes the previous one, while the
+current partition computes. A failed task fails its partition (nothing is written for it)
+and, unless ``FAIL_FAST``, the run goes on.
 Temporary files live in a per-run directory that is always removed — and directories left
 by runs that were killed are removed by the next run.
 """
@@ -21,9 +22,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -38,7 +39,7 @@ from basalt.executors.base import Executor
 from basalt.lake import Lake
 from basalt.outputs.base import OutputTarget
 from basalt.planning.dates import DateBatch
-from basalt.planning.plan import Partition, PassPlanner
+from basalt.planning.plan import PassPlanner
 from basalt.plugins import Registry, get_registry
 from basalt.tasks import Task, TaskResult, execute_task
 from basalt.universes.base import Universe
@@ -198,6 +199,18 @@ def run_directory(parent: str | None) -> Iterator[str]:
 
 
 @dataclass(frozen=True)
+class PartitionPlan:
+    """What planning decided for one output partition: run its ``tasks``, skip it (its
+    output exists, on resume), or fail it (``failure``: a day could not be planned)."""
+
+    batch: DateBatch
+    location: str
+    tasks: list[Task] = field(default_factory=list)
+    skipped: bool = False
+    failure: TaskFailure | None = None
+
+
+@dataclass(frozen=True)
 class PendingWrite:
     """A partition's output being written."""
 
@@ -257,46 +270,52 @@ class PassRun:
         )
         result = PassResult(self.pass_config.name)
         self.summary.passes.append(result)
-        counter = itertools.count()
-        for batch in planner.date_batches():
-            location = _render(
-                output.path_template, config, self.pass_config.name, batch.start, batch.end
-            )
-            if config.RESUME and target.is_complete(location):
-                log.info("pass %s, %s: output exists, skipped", self.pass_config.name, batch.key)
-                result.skipped.append(location)
-                self._notify_partition(batch.key, 0, "skipped")
-                continue
-            tasks = self._plan(planner, batch, counter.__next__)
-            if tasks is None:
-                result.failed.append(location)
-                self._notify_partition(batch.key, 0, "failed")
-                if config.FAIL_FAST:
-                    return False
-                continue
-            finished = self._run_partition(Partition(batch, location, tasks), target, result)
-            planner.discard_prepared_inputs()
-            if not finished:
-                return False
+        plan_partition = functools.partial(self._plan, planner, target, itertools.count())
+        with closing(_ahead(plan_partition, planner.date_batches())) as plans:
+            for plan in plans:
+                key = plan.batch.key
+                if plan.skipped:
+                    log.info("pass %s, %s: output exists, skipped", self.pass_config.name, key)
+                    result.skipped.append(plan.location)
+                    self._notify_partition(key, 0, "skipped")
+                elif plan.failure is not None:
+                    log.error("%s: %s", plan.failure.label, plan.failure.error)
+                    self.summary.failures.append(plan.failure)
+                    result.failed.append(plan.location)
+                    self._notify_partition(key, 0, "failed")
+                    if config.FAIL_FAST:
+                        return False
+                else:
+                    finished = self._run_partition(plan, target, result)
+                    planner.discard_prepared_inputs(plan.batch)
+                    if not finished:
+                        return False
         result.input_files = len(planner.input_rows)
         result.input_rows = sum(planner.input_rows.values())
         return True
 
     def _plan(
-        self, planner: PassPlanner, batch: DateBatch, index: Callable[[], int]
-    ) -> list[Task] | None:
-        """The tasks of a partition; None (failures recorded) when a day can't be planned."""
+        self,
+        planner: PassPlanner,
+        target: OutputTarget,
+        counter: Iterator[int],
+        batch: DateBatch,
+    ) -> PartitionPlan:
+        """The plan of one partition (``counter`` numbers the part files of the pass)."""
+        output = self.config.output_for(self.pass_config)
+        location = _render(
+            output.path_template, self.config, self.pass_config.name, batch.start, batch.end
+        )
+        if self.config.RESUME and target.is_complete(location):
+            return PartitionPlan(batch, location, skipped=True)
         tasks: list[Task] = []
         for day in batch.days:
             try:
-                tasks += planner.day_tasks(batch, day, index)
+                tasks += planner.day_tasks(batch, day, counter.__next__)
             except DataError as exc:
-                log.error("pass %s, %s: %s", self.pass_config.name, day, exc)
-                self.summary.failures.append(
-                    TaskFailure(self.pass_config.name, batch.key, day, None, str(exc))
-                )
-                return None
-        return tasks
+                failure = TaskFailure(self.pass_config.name, batch.key, day, None, str(exc))
+                return PartitionPlan(batch, location, failure=failure)
+        return PartitionPlan(batch, location, tasks)
 
     def _notify_partition(self, key: str, tasks: int, status: str) -> None:
         if self.observer:
@@ -304,7 +323,7 @@ class PassRun:
             self.observer.partition_finished(self.pass_config.name, key, status)
 
     def _run_partition(
-        self, partition: Partition, target: OutputTarget, result: PassResult
+        self, partition: PartitionPlan, target: OutputTarget, result: PassResult
     ) -> bool:
         name = self.pass_config.name
         key = partition.batch.key
@@ -368,6 +387,24 @@ class PassRun:
         pending.result.outputs.append(pending.location)
         if self.observer:
             self.observer.partition_finished(self.pass_config.name, pending.key, "written")
+
+
+def _ahead(
+    plan: Callable[[DateBatch], PartitionPlan], batches: list[DateBatch]
+) -> Generator[PartitionPlan, None, None]:
+    """The plans of ``batches`` in order; each next one is made in a thread while the
+    caller works on the current one."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="basalt-plan") as planning:
+        pending = [planning.submit(plan, batch) for batch in batches[:1]]
+        try:
+            for following in [*batches[1:], None]:
+                current = pending.pop().result()
+                if following is not None:
+                    pending.append(planning.submit(plan, following))
+                yield current
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def run_pipeline(

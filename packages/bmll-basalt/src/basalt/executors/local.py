@@ -41,7 +41,7 @@ class LocalOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_tasks_per_worker: int = Field(
-        default=16, ge=1, description="Tasks a worker runs before it is replaced (memory)."
+        default=32, ge=1, description="Tasks a worker runs before it is replaced (memory)."
     )
 
 

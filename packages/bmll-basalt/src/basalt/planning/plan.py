@@ -30,7 +30,7 @@ from basalt.tables.base import DataTable
 from basalt.tasks import TableInput, Task
 from basalt.universes.base import Universe
 
-__all__ = ["Partition", "PassPlanner"]
+__all__ = ["PassPlanner"]
 
 log = logging.getLogger(__name__)
 BATCH_COLUMN = "BasaltBatch"
@@ -39,15 +39,6 @@ MEMORY_OVERHEAD = 3.0
 TASKS_PER_WORKER = 2
 """With several workers, a day is cut into at least this many tasks per worker: smaller tasks
 hold less memory, and a worker that finishes early takes over work at the end of a day."""
-
-
-@dataclass
-class Partition:
-    """One output partition of a pass: its date batch, destination and tasks."""
-
-    batch: DateBatch
-    location: str
-    tasks: list[Task]
 
 
 @dataclass
@@ -129,7 +120,7 @@ class PassPlanner:
             group=group,
         )
         shred = self._shred(layouts, len(batches))
-        inputs = self._shredded(files, batches, day) if shred else None
+        inputs = self._shredded(files, batches, partition, day) if shred else None
         tasks = []
         for number, ids in enumerate(batches):
             batch_inputs = (
@@ -152,14 +143,13 @@ class PassPlanner:
             )
         return tasks
 
-    @property
-    def shred_dir(self) -> str:
-        """Where shredded inputs are written."""
-        return os.path.join(self.workdir, "shred")
+    def shred_dir(self, partition: DateBatch) -> str:
+        """Where the shredded inputs of ``partition`` are written."""
+        return os.path.join(self.workdir, "shred", self.pass_config.name, partition.key)
 
-    def discard_prepared_inputs(self) -> None:
-        """Remove shredded inputs (once their partition is done)."""
-        shutil.rmtree(self.shred_dir, ignore_errors=True)
+    def discard_prepared_inputs(self, partition: DateBatch) -> None:
+        """Remove the shredded inputs of ``partition`` (once it is done)."""
+        shutil.rmtree(self.shred_dir(partition), ignore_errors=True)
 
     def _shred(self, layouts: dict[str, list[FileLayout]], batches: int) -> bool:
         mode = self.config.PREPARE_DATA_MODE
@@ -174,7 +164,11 @@ class PassPlanner:
         return False
 
     def _shredded(
-        self, files: dict[str, list[str]], batches: list[list[int]], day: dt.date
+        self,
+        files: dict[str, list[str]],
+        batches: list[list[int]],
+        partition: DateBatch,
+        day: dt.date,
     ) -> list[dict[str, TableInput]]:
         """Re-partition each table's files of ``day`` by symbol batch into local files."""
         batch_map = pl.LazyFrame(
@@ -188,7 +182,7 @@ class PassPlanner:
         prepared: list[dict[str, TableInput]] = [{} for _ in batches]
         for name, paths in files.items():
             table = self.registry.tables[name]
-            target = os.path.join(self.shred_dir, f"{self.pass_config.name}-{day:%Y%m%d}-{name}")
+            target = os.path.join(self.shred_dir(partition), f"{day:%Y%m%d}-{name}")
             if paths:
                 rows = pl.concat(
                     [table.scan_file(self.lake, p).select(table.schema().names()) for p in paths]
