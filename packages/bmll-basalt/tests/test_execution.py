@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -20,8 +21,9 @@ import yaml
 from basalt import Analytic, AnalyticContext, hookimpl
 from basalt.config.loading import Pipeline, validate_config
 from basalt.lake import Lake
-from basalt.plugins import Registry
-from basalt.runner import run_pipeline
+from basalt.planning.plan import PassPlanner
+from basalt.plugins import Registry, get_registry
+from basalt.runner import make_universe, run_pipeline
 from basalt.sampledata import generate_lake
 from basalt.tables import TradesTable
 
@@ -329,3 +331,25 @@ def test_the_next_partition_is_planned_while_one_computes(lake: Path, tmp_path: 
         "2024-03-08_2024-03-10.parquet",
         "2024-03-11_2024-03-11.parquet",
     ]
+
+
+def test_a_task_reads_only_the_files_of_its_listings_mics(lake: Path, tmp_path: Path) -> None:
+    pipeline = config(lake, tmp_path, NUM_WORKERS=2)
+    registry = get_registry()
+    planner = PassPlanner(
+        config=pipeline.config,
+        config_json="{}",
+        pass_index=0,
+        registry=registry,
+        universe=make_universe(pipeline, registry),
+        workdir=str(tmp_path),
+        workers=2,
+        memory_bytes=1e9,
+    )
+    [friday] = [b for b in planner.date_batches() if FRIDAY in b.days]
+    tasks = planner.day_tasks(friday, FRIDAY, itertools.count().__next__)
+    mics = [sorted(task.listings["MIC"].unique().to_list()) for task in tasks]
+    assert ["XLON"] in mics and ["XPAR"] in mics
+    for task, its_mics in zip(tasks, mics, strict=True):
+        expected = tuple(TradesTable.path(Lake(str(lake)), mic, FRIDAY) for mic in its_mics)
+        assert task.inputs["trades"].files == expected

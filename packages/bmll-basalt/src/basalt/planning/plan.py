@@ -93,12 +93,17 @@ class PassPlanner:
         return next(iter(wanted), None)
 
     def day_tasks(self, partition: DateBatch, day: dt.date, index: Callable[[], int]) -> list[Task]:
-        """The tasks of one day: one per symbol batch."""
+        """The tasks of one day: one per symbol batch. A task scanning the lake directly gets
+        the files of its listings' MICs only."""
         listings = self.universe.resolve(self.lake, day)
         if listings.is_empty():
             return []
         mics = sorted(listings["MIC"].unique().to_list())
-        files = {name: table.files(self.lake, mics, [day]) for name, table in self.tables().items()}
+        by_mic = {
+            name: {mic: table.files(self.lake, [mic], [day]) for mic in mics}
+            for name, table in self.tables().items()
+        }
+        files = {name: [f for mic in mics for f in of[mic]] for name, of in by_mic.items()}
         layouts = {
             name: [inspect_file(self.lake, f) for f in paths] for name, paths in files.items()
         }
@@ -123,10 +128,15 @@ class PassPlanner:
         inputs = self._shredded(files, batches, partition, day) if shred else None
         tasks = []
         for number, ids in enumerate(batches):
+            batch = listings.filter(pl.col("ListingId").is_in(ids))
+            batch_mics = sorted(batch["MIC"].unique().to_list())
             batch_inputs = (
                 inputs[number]
                 if inputs is not None
-                else {n: TableInput(self.lake, tuple(p)) for n, p in files.items()}
+                else {
+                    name: TableInput(self.lake, tuple(f for mic in batch_mics for f in of[mic]))
+                    for name, of in by_mic.items()
+                }
             )
             tasks.append(
                 Task(
@@ -135,7 +145,7 @@ class PassPlanner:
                     partition=partition.key,
                     day=day,
                     batch=number,
-                    listings=listings.filter(pl.col("ListingId").is_in(ids)),
+                    listings=batch,
                     inputs=batch_inputs,
                     part=os.path.join(self.workdir, f"part-{index():08d}.parquet"),
                     retries=self.config.IO_RETRIES,
