@@ -130,12 +130,13 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
 
 
 def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
-    """Compute ``task`` and write its part file; transient I/O errors are retried."""
+    """Compute ``task`` and write its part file (temporary: fast compression, no
+    statistics); transient I/O errors are retried."""
     resolved = registry or get_registry()
 
     def attempt() -> TaskResult:
         frame = compute_task(task, resolved).collect()
-        frame.write_parquet(task.part)
+        frame.write_parquet(task.part, compression="lz4", statistics=False)
         return TaskResult(task.part, frame.height)
 
     return with_retries(attempt, retries=task.retries, what=task.label)
