@@ -168,3 +168,8 @@ def test_execution_flags(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -
     assert bad.exit_code == 2 and "EXECUTOR: unknown executor 'cluster'; allowed:" in bad.output
     zero = basalt_cli("pipeline", "run", "--pipeline", path, "--workers", "0")
     assert zero.exit_code == 2 and "--workers" in zero.output
+    flags = ("--executor", "serial", "--threads-per-worker")
+    threaded = basalt_cli("pipeline", "run", "--pipeline", path, *flags, "1")
+    assert threaded.exit_code == 0 and "1 written" in threaded.output
+    no_threads = basalt_cli("pipeline", "run", "--pipeline", path, *flags, "0")
+    assert no_threads.exit_code == 2 and "--threads-per-worker" in no_threads.output
