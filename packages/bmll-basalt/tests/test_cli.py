@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 from click.testing import Result
 
+from basalt.cli.progress import ProgressBars
 from basalt.lake import Lake
 from basalt.tables import TradesTable
 
@@ -173,3 +174,15 @@ def test_execution_flags(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -
     assert threaded.exit_code == 0 and "1 written" in threaded.output
     no_threads = basalt_cli("pipeline", "run", "--pipeline", path, *flags, "0")
     assert no_threads.exit_code == 2 and "--threads-per-worker" in no_threads.output
+
+
+def test_one_progress_bar_spans_overlapping_partitions() -> None:
+    bars = ProgressBars(enabled=True)
+    bars.partition_started("p1", "2024-03-04_2024-03-08", 2)
+    bars.task_finished("p1", "pass p1, 2024-03-04, batch 0", True)
+    bars.partition_started("p1", "2024-03-11_2024-03-15", 1)  # before the first one ends
+    assert (bars._bar.length, bars._bar.label) == (3, "p1 2024-03-11_2024-03-15")
+    bars.task_finished("p1", "pass p1, 2024-03-08, batch 0", True)
+    bars.partition_finished("p1", "2024-03-04_2024-03-08", "written")
+    bars.task_finished("p1", "pass p1, 2024-03-11, batch 0", True)
+    assert bars._bar is None  # every started task is done

@@ -353,3 +353,31 @@ def test_a_task_reads_only_the_files_of_its_listings_mics(lake: Path, tmp_path: 
     for task, its_mics in zip(tasks, mics, strict=True):
         expected = tuple(TradesTable.path(Lake(str(lake)), mic, FRIDAY) for mic in its_mics)
         assert task.inputs["trades"].files == expected
+
+
+class Events:
+    """An observer that records the run's progress events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def partition_started(self, pass_name: str, partition: str, tasks: int) -> None:
+        self.events.append(("started", partition))
+
+    def task_finished(self, pass_name: str, label: str, ok: bool) -> None:
+        self.events.append(("task", label.split(", ")[1]))
+
+    def partition_finished(self, pass_name: str, partition: str, status: str) -> None:
+        self.events.append((status, partition))
+
+
+def test_the_next_partition_starts_without_waiting_for_the_last_task(
+    lake: Path, tmp_path: Path
+) -> None:
+    events = Events()
+    pipeline = config(lake, tmp_path, EXECUTOR="local", NUM_WORKERS=2)
+    assert run_pipeline(pipeline, observer=events).ok
+    friday, monday = "2024-03-08_2024-03-10", "2024-03-11_2024-03-11"
+    # Friday's 3 tasks leave room for Monday's in the executor's window of 4.
+    assert events.events.index(("started", monday)) < events.events.index(("task", str(FRIDAY)))
+    assert {("written", friday), ("written", monday)} <= set(events.events)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -50,9 +51,27 @@ def test_prompt_release_comes_last_and_once() -> None:
 
 def test_workers_are_replaced_after_their_share_of_tasks() -> None:
     executor = LocalExecutor(2, {"max_tasks_per_worker": 1})
-    # os.readlink("/proc/self") is the pid of the worker that runs the task.
-    pids = results(executor, os.readlink, ["/proc/self"] * 4)
-    assert not set(pids[:2]) & set(pids[2:])  # the second wave ran in a fresh pool
+    # realpath of /proc/self (with any number of "/.") is the pid directory of the worker
+    # that runs the task; the tasks differ so that each outcome tells which task it was.
+    tasks = ["/proc/self" + "/." * i for i in range(4)]
+    with executor:
+        pid = {o.task: o.result for o in executor.run(os.path.realpath, tasks)}
+    assert not {pid[tasks[0]], pid[tasks[1]]} & {pid[tasks[2]], pid[tasks[3]]}
+
+
+def test_tasks_are_taken_only_as_workers_can_start_them() -> None:
+    taken: list[int] = []
+
+    def tasks() -> Iterator[str]:
+        for i in range(10):
+            taken.append(i)
+            yield "/proc/self"
+
+    executor = LocalExecutor(2)
+    with executor:
+        outcomes = executor.run(os.readlink, tasks())
+        assert next(outcomes).ok and len(taken) == executor.window == 4
+        assert len(list(outcomes)) == 9 and len(taken) == 10
 
 
 def test_the_configuration_sizes_the_workers() -> None:
@@ -66,7 +85,7 @@ def test_the_configuration_sizes_the_workers() -> None:
     assert (executor.name, executor.workers, executor.threads_per_worker) == ("local", 2, 1)
 
 
-def test_the_next_pool_starts_early_and_only_when_needed(
+def test_a_fresh_pool_starts_only_when_a_task_needs_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     started = []
@@ -79,4 +98,4 @@ def test_the_next_pool_starts_early_and_only_when_needed(
     monkeypatch.setattr(LocalExecutor, "_start_pool", counted)
     executor = LocalExecutor(2, {"max_tasks_per_worker": 1})
     results(executor, os.readlink, ["/proc/self"] * 4)
-    assert len(started) == 2  # the first pool, and its successor started during wave one
+    assert len(started) == 2  # the first pool, and the one taking tasks 3 and 4

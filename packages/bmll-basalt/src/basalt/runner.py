@@ -2,11 +2,11 @@
 
 For each pass the date range is cut into output partitions (date batches). Partitions whose
 output exists are skipped on ``RESUME``. For the others the planner builds one task per day
-and symbol batch; the executor runs them; when every task of a partition succeeded, their
-parts are written to the pass's output in one atomic write. Two background threads keep the
-workers busy: one plans the next partition, the other writes the previous one, while the
-current partition computes. A failed task fails its partition (nothing is written for it)
-and, unless ``FAIL_FAST``, the run goes on.
+and symbol batch, and the tasks of all partitions flow through one executor run, so workers
+never wait at a partition's end. When every task of a partition succeeded, their parts are
+written to the pass's output in one atomic write. Two background threads keep the workers
+fed: one plans the next partition, the other writes finished ones. A failed task fails its
+partition (nothing is written for it) and, unless ``FAIL_FAST``, the run goes on.
 Temporary files live in a per-run directory that is always removed — and directories left
 by runs that were killed are removed by the next run.
 """
@@ -35,7 +35,7 @@ from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline
 from basalt.config.models import AnalyticsConfig, PassConfig
 from basalt.errors import ConfigError, DataError
-from basalt.executors.base import Executor
+from basalt.executors.base import Executor, TaskOutcome
 from basalt.lake import Lake
 from basalt.outputs.base import OutputTarget
 from basalt.planning.dates import DateBatch
@@ -222,8 +222,19 @@ class PendingWrite:
 
 
 @dataclass
+class RunningPartition:
+    """A partition whose tasks are out: how many are left, and the parts that came back."""
+
+    plan: PartitionPlan
+    remaining: int
+    parts: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+@dataclass
 class PassRun:
-    """Runs one pass: partition after partition."""
+    """Runs one pass: its partitions' tasks flow through the executor without a pause
+    between partitions, and each partition is written once its last task is back."""
 
     pipeline: Pipeline
     pass_index: int
@@ -234,6 +245,8 @@ class PassRun:
     summary: RunSummary
     _writer: ThreadPoolExecutor = field(init=False, repr=False)
     _pending: PendingWrite | None = field(default=None, init=False, repr=False)
+    _running: dict[str, RunningPartition] = field(default_factory=dict, init=False, repr=False)
+    _planning_failed: bool = field(default=False, init=False, repr=False)
 
     @property
     def config(self) -> AnalyticsConfig:
@@ -270,29 +283,92 @@ class PassRun:
         )
         result = PassResult(self.pass_config.name)
         self.summary.passes.append(result)
+        function: Callable[[Task], TaskResult] = (
+            functools.partial(execute_task, registry=self.registry)
+            if self.executor.in_process
+            else execute_task
+        )
         plan_partition = functools.partial(self._plan, planner, target, itertools.count())
-        with closing(_ahead(plan_partition, planner.date_batches())) as plans:
-            for plan in plans:
-                key = plan.batch.key
-                if plan.skipped:
-                    log.info("pass %s, %s: output exists, skipped", self.pass_config.name, key)
-                    result.skipped.append(plan.location)
-                    self._notify_partition(key, 0, "skipped")
-                elif plan.failure is not None:
-                    log.error("%s: %s", plan.failure.label, plan.failure.error)
-                    self.summary.failures.append(plan.failure)
-                    result.failed.append(plan.location)
-                    self._notify_partition(key, 0, "failed")
-                    if config.FAIL_FAST:
-                        return False
-                else:
-                    finished = self._run_partition(plan, target, result)
-                    planner.discard_prepared_inputs(plan.batch)
-                    if not finished:
-                        return False
+        with (
+            closing(_ahead(plan_partition, planner.date_batches())) as plans,
+            closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
+        ):
+            for outcome in outcomes:
+                partition = self._running[outcome.task.partition]
+                self._record(outcome, partition, result)
+                partition.remaining -= 1
+                if partition.remaining == 0:
+                    del self._running[partition.plan.batch.key]
+                    planner.discard_prepared_inputs(partition.plan.batch)
+                    self._close(partition, target, result)
+                if partition.failed and config.FAIL_FAST:
+                    return False
         result.input_files = len(planner.input_rows)
         result.input_rows = sum(planner.input_rows.values())
-        return True
+        result.outputs.sort()
+        return not (self._planning_failed and config.FAIL_FAST)
+
+    def _tasks(self, plans: Iterator[PartitionPlan], result: PassResult) -> Iterator[Task]:
+        """The tasks of every partition, in order, as the executor asks for them; partitions
+        that are skipped, fail in planning or have no task are settled here."""
+        for plan in plans:
+            key = plan.batch.key
+            if plan.skipped:
+                log.info("pass %s, %s: output exists, skipped", self.pass_config.name, key)
+                result.skipped.append(plan.location)
+                self._notify_partition(key, 0, "skipped")
+            elif plan.failure is not None:
+                log.error("%s: %s", plan.failure.label, plan.failure.error)
+                self.summary.failures.append(plan.failure)
+                result.failed.append(plan.location)
+                self._notify_partition(key, 0, "failed")
+                self._planning_failed = True
+                if self.config.FAIL_FAST:
+                    return
+            elif not plan.tasks:
+                self._notify_partition(key, 0, "empty")
+            else:
+                self._running[key] = RunningPartition(plan, len(plan.tasks))
+                if self.observer:
+                    self.observer.partition_started(self.pass_config.name, key, len(plan.tasks))
+                yield from plan.tasks
+
+    def _record(
+        self,
+        outcome: TaskOutcome[Task, TaskResult],
+        partition: RunningPartition,
+        result: PassResult,
+    ) -> None:
+        """Account for one finished task of ``partition``."""
+        task = outcome.task
+        if self.observer:
+            self.observer.task_finished(self.pass_config.name, task.label, outcome.ok)
+        if outcome.error is not None:
+            partition.failed = True
+            cause = f"{type(outcome.error).__name__}: {outcome.error}"
+            log.error("%s failed: %s", task.label, cause)
+            failure = TaskFailure(task.pass_name, task.partition, task.day, task.batch, cause)
+            self.summary.failures.append(failure)
+            return
+        assert outcome.result is not None
+        partition.parts.append(outcome.result.part)
+        result.tasks += 1
+        result.output_rows += outcome.result.rows
+
+    def _close(self, partition: RunningPartition, target: OutputTarget, result: PassResult) -> None:
+        """Write a partition whose tasks are all back (in the background), or fail it."""
+        self._finish_write()
+        plan = partition.plan
+        if partition.failed:
+            result.failed.append(plan.location)
+            for part in partition.parts:
+                os.remove(part)
+            if self.observer:
+                self.observer.partition_finished(self.pass_config.name, plan.batch.key, "failed")
+            return
+        frame = pl.scan_parquet(sorted(partition.parts))
+        write = self._writer.submit(target.write, frame, plan.location)
+        self._pending = PendingWrite(write, plan.batch.key, plan.location, partition.parts, result)
 
     def _plan(
         self,
@@ -321,58 +397,6 @@ class PassRun:
         if self.observer:
             self.observer.partition_started(self.pass_config.name, key, tasks)
             self.observer.partition_finished(self.pass_config.name, key, status)
-
-    def _run_partition(
-        self, partition: PartitionPlan, target: OutputTarget, result: PassResult
-    ) -> bool:
-        name = self.pass_config.name
-        key = partition.batch.key
-        if self.observer:
-            self.observer.partition_started(name, key, len(partition.tasks))
-        function: Callable[[Task], TaskResult] = (
-            functools.partial(execute_task, registry=self.registry)
-            if self.executor.in_process
-            else execute_task
-        )
-        parts: list[str] = []
-        failed = False
-        outcomes = self.executor.run(function, partition.tasks)
-        try:
-            for outcome in outcomes:
-                task = outcome.task
-                if self.observer:
-                    self.observer.task_finished(name, task.label, outcome.ok)
-                if outcome.error is not None:
-                    failed = True
-                    cause = f"{type(outcome.error).__name__}: {outcome.error}"
-                    log.error("%s failed: %s", task.label, cause)
-                    self.summary.failures.append(
-                        TaskFailure(name, key, task.day, task.batch, cause)
-                    )
-                    if self.config.FAIL_FAST:
-                        break
-                    continue
-                assert outcome.result is not None
-                parts.append(outcome.result.part)
-                result.tasks += 1
-                result.output_rows += outcome.result.rows
-        finally:
-            close = getattr(outcomes, "close", None)
-            if close is not None:
-                close()
-        self._finish_write()
-        if failed or not parts:
-            if failed:
-                result.failed.append(partition.location)
-            for part in parts:
-                os.remove(part)
-            if self.observer:
-                self.observer.partition_finished(name, key, "failed" if failed else "empty")
-        else:
-            frame = pl.scan_parquet(sorted(parts))
-            write = self._writer.submit(target.write, frame, partition.location)
-            self._pending = PendingWrite(write, key, partition.location, parts, result)
-        return not (failed and self.config.FAIL_FAST)
 
     def _finish_write(self) -> None:
         """Wait for the partition being written, if any, and report it."""

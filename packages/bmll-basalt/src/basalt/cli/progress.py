@@ -14,40 +14,34 @@ __all__ = ["ProgressBars", "format_summary"]
 
 
 class ProgressBars:
-    """A progress bar per pass and output partition (date batch) on a terminal (stderr),
-    counting its tasks (days × symbol batches); silent otherwise. A partition's bar closes
-    when the next one starts or when the partition is written, whichever comes first (a
-    partition is written while the next one computes)."""
+    """A progress bar on a terminal (stderr) counting the tasks (days × symbol batches) of
+    the partitions started so far, labelled with the pass and the latest partition; silent
+    otherwise. Partitions overlap (the next starts while the last tasks of one run), so one
+    bar grows with each partition and closes once every started task is done."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar: Any = None
-        self._partition: tuple[str, str] | None = None
-
-    def _close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar, self._partition = None, None
 
     def partition_started(self, pass_name: str, partition: str, tasks: int) -> None:
-        self._close()
-        if self.enabled:
-            self._partition = (pass_name, partition)
-            self._bar = click.progressbar(
-                length=max(tasks, 1),
-                label=f"{pass_name} {partition}",
-                file=sys.stderr,
-                show_pos=True,
-            )
+        if not self.enabled or tasks == 0:
+            return
+        label = f"{pass_name} {partition}"
+        if self._bar is None:
+            self._bar = click.progressbar(length=tasks, label=label, file=sys.stderr, show_pos=True)
             self._bar.__enter__()
+        else:
+            self._bar.length += tasks
+            self._bar.label = label
 
     def task_finished(self, pass_name: str, label: str, ok: bool) -> None:
         if self._bar is not None:
             self._bar.update(1)
+            if self._bar.pos >= self._bar.length:
+                self._bar.__exit__(None, None, None)
+                self._bar = None
 
     def partition_finished(self, pass_name: str, partition: str, status: str) -> None:
-        if self._partition == (pass_name, partition):
-            self._close()
         if self.enabled and status != "written":
             click.echo(f"{pass_name} {partition}: {status}", err=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -43,7 +43,9 @@ class Executor(ABC):
     """Runs independent tasks and yields their outcomes as they complete.
 
     An executor is a context manager: resources (process pools, cluster connections) live
-    from ``__enter__`` to ``__exit__`` and serve every :meth:`run` in between. A task's
+    from ``__enter__`` to ``__exit__`` and serve every :meth:`run` in between. Tasks are
+    taken from their iterable only as workers can start them (at most :attr:`window`
+    submitted and unfinished), so the caller may plan them as the run goes. A task's
     exception is captured in its :class:`TaskOutcome`, never raised. Closing the iterator
     returned by :meth:`run` early cancels the tasks not started yet.
 
@@ -71,6 +73,11 @@ class Executor(ABC):
         this machine's CPUs."""
         return self._threads or max(1, (os.cpu_count() or 1) // self.workers)
 
+    @property
+    def window(self) -> int:
+        """Tasks submitted ahead of the workers: one running and one queued per worker."""
+        return 2 * self.workers
+
     def worker_environment(self) -> dict[str, str]:
         """Environment variables of the worker processes this executor starts: polars'
         thread count and prompt release of freed memory (:mod:`basalt.allocator`)."""
@@ -91,5 +98,7 @@ class Executor(ABC):
         return None
 
     @abstractmethod
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
+    def run(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Generator[TaskOutcome[T, R], None, None]:
         """Apply ``fn`` to every task; yield one outcome per task as each completes."""

@@ -12,8 +12,9 @@ machine, and must reach ``DATA_ROOT`` and ``TEMP_DIR`` at the same paths.
 from __future__ import annotations
 
 import importlib.metadata
+import itertools
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,7 +24,8 @@ from basalt.errors import ConfigError
 from basalt.executors.base import Executor, TaskOutcome
 
 if TYPE_CHECKING:
-    from distributed import Client, LocalCluster
+    from dask.typing import Key
+    from distributed import Client, Future, LocalCluster
 
 __all__ = ["DaskExecutor", "DaskOptions"]
 
@@ -146,20 +148,33 @@ class DaskExecutor(Executor):
             self._cluster.close()
             self._cluster = None
 
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
+    def run(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Generator[TaskOutcome[T, R], None, None]:
         from distributed import as_completed
 
         client = self._client
         if client is None:
             raise RuntimeError("the dask executor runs tasks only inside its `with` block")
-        futures = client.map(fn, list(tasks), pure=False)
-        owners = {future.key: task for future, task in zip(futures, tasks, strict=True)}
+        source = iter(tasks)
+        owners: dict[Key, tuple[T, Future[R]]] = {}
+        completed = as_completed(loop=client.loop)
+
+        def submit(count: int) -> None:
+            for task in itertools.islice(source, count):
+                future = client.submit(fn, task, pure=False)
+                owners[future.key] = (task, future)
+                completed.add(future)
+
+        submit(self.window)
         try:
-            for future in as_completed(futures, loop=client.loop):
+            for future in completed:
+                task, _ = owners.pop(future.key)
                 try:
-                    outcome = TaskOutcome(owners[future.key], result=future.result())
+                    outcome = TaskOutcome(task, result=future.result())
                 except Exception as error:
-                    outcome = TaskOutcome(owners[future.key], error=error)
+                    outcome = TaskOutcome(task, error=error)
+                submit(1)
                 yield outcome
-        finally:
-            client.cancel(futures)  # unfinished tasks are dropped, results are released
+        finally:  # unfinished tasks are dropped, results are released
+            client.cancel([future for _, future in owners.values()])

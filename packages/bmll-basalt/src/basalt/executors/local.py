@@ -1,22 +1,23 @@
 """The ``local`` executor: a pool of worker processes on this machine.
 
-Workers are started with ``spawn`` (no inherited state, no fork-safety issues). The pool is
-replaced once its workers ran ``max_tasks_per_worker`` tasks each, so that memory they hold is
-handed back to the system: tasks are submitted in waves of ``workers × max_tasks_per_worker``
-and a fresh pool, started while the last tasks of a wave run, serves the next wave. (The
-standard library's own ``max_tasks_per_child`` can deadlock on Python 3.11.) Workers get
+Workers are started with ``spawn`` (no inherited state, no fork-safety issues). A pool takes
+``max_tasks_per_worker`` tasks per worker; then it is retired — it finishes the tasks it has
+and its workers exit, handing their memory back to the system — and a fresh pool takes the
+next tasks, its workers starting while the retired pool's last tasks run. (The standard
+library's own ``max_tasks_per_child`` can deadlock on Python 3.11.) Workers get
 :meth:`Executor.worker_environment`: each one's polars uses an even share of the CPUs, so the
 workers don't oversubscribe, and hands freed memory back promptly.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,12 +54,15 @@ class LocalExecutor(Executor):
 
     _pool: ProcessPoolExecutor | None = None
     _pool_tasks = 0
-    _next_pool: ProcessPoolExecutor | None = None
     _saved_environment: dict[str, str | None] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._retired: list[ProcessPoolExecutor] = []
+
     @property
-    def wave(self) -> int:
-        """Tasks one pool runs before it is replaced."""
+    def pool_tasks(self) -> int:
+        """Tasks one pool takes before it is retired."""
         assert isinstance(self.options, LocalOptions)
         return self.workers * self.options.max_tasks_per_worker
 
@@ -66,7 +70,7 @@ class LocalExecutor(Executor):
         environment = self.worker_environment()
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)  # inherited by every spawned worker
-        self._get_pool()  # workers start while the run is being planned
+        self._pool = self._start_pool()  # workers start while the run is being planned
         return self
 
     def __exit__(
@@ -75,18 +79,14 @@ class LocalExecutor(Executor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._shutdown()
+        for pool in [*self._retired, *([self._pool] if self._pool else [])]:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pool, self._retired = None, []
         for name, value in (self._saved_environment or {}).items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-    def _shutdown(self) -> None:
-        for pool in (self._pool, self._next_pool):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = self._next_pool = None
 
     def _start_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(
@@ -94,54 +94,57 @@ class LocalExecutor(Executor):
         )
         for _ in range(self.workers):  # start every worker now, importing in parallel
             pool.submit(_warm_up)
+        self._pool_tasks = 0
         return pool
 
-    def _get_pool(self) -> tuple[ProcessPoolExecutor, int]:
-        """The pool to submit to and how many more tasks it takes; a full pool is replaced
-        by the one started in advance, if any."""
-        if self._pool is not None and self._pool_tasks >= self.wave:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool, self._next_pool, self._pool_tasks = self._next_pool, None, 0
+    def _pool_for_next_task(self) -> ProcessPoolExecutor:
+        """The pool the next task goes to; a full pool is retired for a fresh one."""
+        if self._pool is not None and self._pool_tasks >= self.pool_tasks:
+            self._retired.append(self._pool)
+            self._pool = None
         if self._pool is None:
-            self._pool, self._pool_tasks = self._start_pool(), 0
-        return self._pool, self.wave - self._pool_tasks
+            self._pool = self._start_pool()
+        self._pool_tasks += 1
+        return self._pool
 
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
-        done = 0
-        while done < len(tasks):
-            pool, room = self._get_pool()
-            wave = tasks[done : done + room]
-            self._pool_tasks += len(wave)
-            done += len(wave)
-            yield from self._run_wave(pool, fn, wave, more=done < len(tasks))
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Drop a pool whose worker died (killed, out of memory): the next task starts a
+        fresh one."""
+        if pool is self._pool:
+            self._pool = None
+        elif pool in self._retired:
+            self._retired.remove(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
 
-    def _run_wave(
-        self, pool: ProcessPoolExecutor, fn: Callable[[T], R], tasks: Sequence[T], *, more: bool
-    ) -> Iterator[TaskOutcome[T, R]]:
-        """Run ``tasks`` on ``pool``; with ``more`` tasks to come, the next pool starts as
-        soon as a worker is idle."""
-        futures: dict[Future[R], T] = {pool.submit(fn, task): task for task in tasks}
-        broken = False
-        running = len(futures)
+    def _release_retired(self, busy: set[ProcessPoolExecutor]) -> None:
+        """Let retired pools that have no task left exit."""
+        for pool in [p for p in self._retired if p not in busy]:
+            self._retired.remove(pool)
+            pool.shutdown(wait=False)
+
+    def run(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Generator[TaskOutcome[T, R], None, None]:
+        source = iter(tasks)
+        pending: dict[Future[R], tuple[T, ProcessPoolExecutor]] = {}
         try:
-            for future in as_completed(futures):
-                running -= 1
-                if more and running < self.workers:  # a worker is idle
-                    self._start_next_pool()
-                error = future.exception()
-                broken = broken or type(error).__name__ == "BrokenProcessPool"
-                if error is None:
-                    yield TaskOutcome(futures[future], result=future.result())
-                else:
-                    yield TaskOutcome(futures[future], error=error)
+            while True:
+                for task in itertools.islice(source, self.window - len(pending)):
+                    pool = self._pool_for_next_task()
+                    pending[pool.submit(fn, task)] = (task, pool)
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task, pool = pending.pop(future)
+                    error = future.exception()
+                    if type(error).__name__ == "BrokenProcessPool":
+                        self._discard(pool)
+                    if error is None:
+                        yield TaskOutcome(task, result=future.result())
+                    else:
+                        yield TaskOutcome(task, error=error)
+                self._release_retired({pool for _, pool in pending.values()})
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
-            if broken:  # a worker died (killed, out of memory): start afresh next time
-                self._shutdown()
-
-    def _start_next_pool(self) -> None:
-        """Start the successor of a full pool: its workers import while the last tasks of
-        the full one finish."""
-        if self._next_pool is None and self._pool_tasks >= self.wave:
-            self._next_pool = self._start_pool()

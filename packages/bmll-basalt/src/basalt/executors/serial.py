@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from typing import TypeVar
 
 from basalt.executors.base import Executor, TaskOutcome
@@ -20,7 +20,9 @@ class SerialExecutor(Executor):
     name = "serial"
     in_process = True
 
-    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[TaskOutcome[T, R]]:
+    def run(
+        self, fn: Callable[[T], R], tasks: Iterable[T]
+    ) -> Generator[TaskOutcome[T, R], None, None]:
         for task in tasks:
             try:
                 yield TaskOutcome(task, result=fn(task))
