@@ -178,9 +178,11 @@ def test_a_failing_task_is_isolated_and_reported(
 
 def test_fail_fast_stops_at_the_first_failure(lake: Path, tmp_path: Path, flaky: Registry) -> None:
     Flaky.fail_on = FRIDAY
-    summary = run_pipeline(flaky_config(lake, tmp_path, flaky, FAIL_FAST=True), registry=flaky)
+    pipeline = flaky_config(lake, tmp_path, flaky, FAIL_FAST=True, MEMORY_PER_WORKER=1e-6)
+    summary = run_pipeline(pipeline, registry=flaky)  # a batch per listing: 8 tasks a day
     assert len(summary.failures) == 1 and Flaky.calls == 1
     assert outputs(tmp_path) == {}
+    assert summary.passes[0].failed == [f"{tmp_path}/p1/2024-03-08_2024-03-10.parquet"]
 
 
 def test_transient_errors_are_retried(lake: Path, tmp_path: Path, flaky: Registry) -> None:

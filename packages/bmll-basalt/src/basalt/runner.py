@@ -294,14 +294,16 @@ class PassRun:
             closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
         ):
             for outcome in outcomes:
-                partition = self._running[outcome.task.partition]
+                key = outcome.task.partition
+                partition = self._running[key]
                 self._record(outcome, partition, result)
                 partition.remaining -= 1
-                if partition.remaining == 0:
-                    del self._running[partition.plan.batch.key]
+                stop = partition.failed and config.FAIL_FAST
+                if partition.remaining == 0 or stop:
+                    del self._running[key]
                     planner.discard_prepared_inputs(partition.plan.batch)
                     self._close(partition, target, result)
-                if partition.failed and config.FAIL_FAST:
+                if stop:
                     return False
         result.input_files = len(planner.input_rows)
         result.input_rows = sum(planner.input_rows.values())
