@@ -61,7 +61,7 @@ class LocalExecutor(Executor):
         self._retired: list[ProcessPoolExecutor] = []
 
     @property
-    def pool_tasks(self) -> int:
+    def tasks_per_pool(self) -> int:
         """Tasks one pool takes before it is retired."""
         assert isinstance(self.options, LocalOptions)
         return self.workers * self.options.max_tasks_per_worker
@@ -99,7 +99,7 @@ class LocalExecutor(Executor):
 
     def _pool_for_next_task(self) -> ProcessPoolExecutor:
         """The pool the next task goes to; a full pool is retired for a fresh one."""
-        if self._pool is not None and self._pool_tasks >= self.pool_tasks:
+        if self._pool is not None and self._pool_tasks >= self.tasks_per_pool:
             self._retired.append(self._pool)
             self._pool = None
         if self._pool is None:
