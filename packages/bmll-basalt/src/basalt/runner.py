@@ -33,7 +33,7 @@ import polars as pl
 
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline
-from basalt.config.models import AnalyticsConfig, PassConfig
+from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
 from basalt.errors import ConfigError, DataError
 from basalt.executors.base import Executor, TaskOutcome
 from basalt.lake import Lake
@@ -210,17 +210,6 @@ class PartitionPlan:
     failure: TaskFailure | None = None
 
 
-@dataclass(frozen=True)
-class PendingWrite:
-    """A partition's output being written."""
-
-    future: Future[str]
-    key: str
-    location: str
-    parts: list[str]
-    result: PassResult
-
-
 @dataclass
 class RunningPartition:
     """A partition whose tasks are out: how many are left, and the parts that came back."""
@@ -229,6 +218,15 @@ class RunningPartition:
     remaining: int
     parts: list[str] = field(default_factory=list)
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """A partition's output being written."""
+
+    future: Future[str]
+    partition: RunningPartition
+    result: PassResult
 
 
 @dataclass
@@ -288,7 +286,7 @@ class PassRun:
             if self.executor.in_process
             else execute_task
         )
-        plan_partition = functools.partial(self._plan, planner, target, itertools.count())
+        plan_partition = functools.partial(self._plan, planner, output, target, itertools.count())
         with (
             closing(_ahead(plan_partition, planner.date_batches())) as plans,
             closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
@@ -349,7 +347,8 @@ class PassRun:
             partition.failed = True
             cause = f"{type(outcome.error).__name__}: {outcome.error}"
             log.error("%s failed: %s", task.label, cause)
-            failure = TaskFailure(task.pass_name, task.partition, task.day, task.batch, cause)
+            name = self.pass_config.name
+            failure = TaskFailure(name, task.partition, task.day, task.batch, cause)
             self.summary.failures.append(failure)
             return
         assert outcome.result is not None
@@ -370,17 +369,17 @@ class PassRun:
             return
         frame = pl.scan_parquet(sorted(partition.parts))
         write = self._writer.submit(target.write, frame, plan.location)
-        self._pending = PendingWrite(write, plan.batch.key, plan.location, partition.parts, result)
+        self._pending = PendingWrite(write, partition, result)
 
     def _plan(
         self,
         planner: PassPlanner,
+        output: OutputConfig,
         target: OutputTarget,
         counter: Iterator[int],
         batch: DateBatch,
     ) -> PartitionPlan:
         """The plan of one partition (``counter`` numbers the part files of the pass)."""
-        output = self.config.output_for(self.pass_config)
         location = _render(
             output.path_template, self.config, self.pass_config.name, batch.start, batch.end
         )
@@ -405,14 +404,15 @@ class PassRun:
         pending, self._pending = self._pending, None
         if pending is None:
             return
+        plan = pending.partition.plan
         try:
             pending.future.result()
         finally:
-            for part in pending.parts:
+            for part in pending.partition.parts:
                 os.remove(part)
-        pending.result.outputs.append(pending.location)
+        pending.result.outputs.append(plan.location)
         if self.observer:
-            self.observer.partition_finished(self.pass_config.name, pending.key, "written")
+            self.observer.partition_finished(self.pass_config.name, plan.batch.key, "written")
 
 
 def _ahead(

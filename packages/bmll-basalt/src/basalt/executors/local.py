@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,11 +54,9 @@ class LocalExecutor(Executor):
 
     _pool: ProcessPoolExecutor | None = None
     _pool_tasks = 0
+    _retired: list[ProcessPoolExecutor]
+    """Full pools finishing their last tasks."""
     _saved_environment: dict[str, str | None] | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._retired: list[ProcessPoolExecutor] = []
 
     @property
     def tasks_per_pool(self) -> int:
@@ -70,6 +68,7 @@ class LocalExecutor(Executor):
         environment = self.worker_environment()
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)  # inherited by every spawned worker
+        self._retired = []
         self._pool = self._start_pool()  # workers start while the run is being planned
         return self
 
