@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from basalt.allocator import ALLOCATOR_ENV, prompt_release
 from basalt.config.loading import validate_config
+from basalt.errors import ConfigError
 from basalt.executors.base import THREADS_ENV
 from basalt.executors.local import LocalExecutor
 from basalt.plugins import get_registry
@@ -99,3 +102,22 @@ def test_a_fresh_pool_starts_only_when_a_task_needs_it(
     executor = LocalExecutor(2, {"max_tasks_per_worker": 1})
     results(executor, os.readlink, ["/proc/self"] * 4)
     assert len(started) == 2  # the first pool, and the one taking tasks 3 and 4
+
+
+def test_threads_per_worker_must_be_positive() -> None:
+    raw = {"START_DATE": "2024-03-08", "PASSES": [{"name": "p1"}], "THREADS_PER_WORKER": 0}
+    with pytest.raises(ConfigError, match="THREADS_PER_WORKER"):
+        validate_config(raw)
+
+
+def test_the_basalt_command_hands_freed_memory_back_promptly() -> None:
+    code = (
+        "import os, sys; from basalt.cli.main import main; sys.argv = ['basalt', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(os.environ['_RJEM_MALLOC_CONF'])"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != ALLOCATOR_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
+    )
+    assert done.stdout.strip().endswith("muzzy_decay_ms:0")
