@@ -134,54 +134,85 @@ class Bench:
 
     def efficiency(self) -> list[Metric]:
         """2: the trade-only pass against the hand-written polars query on the same files,
-        both in this process with its polars threads, warm (median of several runs); and
-        the ``basalt`` command with two workers (process and pool start included)."""
-        root = self.lake(1)
-        rows = input_rows(root, 1, ("trades",))
-        query = trade_metrics(trade_files(root, self.spec.mics, weekdays(1)))
-        expected = query.collect()
-        baseline = self._median_seconds("baseline_seconds", query.collect)
+        both in this process with its polars threads, warm (median of several runs), over
+        the scaling run's days (the target: sustained rows/s) and over one day (where
+        planning the day and writing the output cannot overlap any computing); and the
+        ``basalt`` command with two workers (process and pool start included)."""
+        days = self.sizes.scaling_days
+        metrics: list[Metric] = []
+        for span in (days, 1):
+            query, library = self._in_process(span)
+            ratio = Metric(
+                2,
+                f"efficiency in-process, {_days(span)} (Basalt ÷ polars rows/s)",
+                query / library,
+                "",
+                (">=", 0.7) if span == days else None,
+            )
+            metrics += [
+                ratio,
+                Metric(2, f"trade-only {_days(span)}: polars query", query, "s"),
+                Metric(2, f"trade-only {_days(span)}: Basalt in-process", library, "s"),
+            ]
+        rows = input_rows(self.lake(days), days, ("trades",))
+        query = trade_metrics(trade_files(self.lake(days), self.spec.mics, weekdays(days)))
+        runs = self.basalt("trade", days)
+        baseline = statistics.median(self.details[f"baseline_seconds_{days}d"])
+        return [
+            *metrics,
+            Metric(
+                2,
+                f"efficiency basalt command, {days} days (Basalt ÷ polars rows/s)",
+                baseline / runs.wall,
+            ),
+            Metric(2, f"trade-only {days} days: basalt command wall", runs.wall, "s"),
+            Metric(2, f"trade-only {days} days: polars rows/s", rows / baseline, "rows/s"),
+            Metric(
+                2,
+                "polars query = Basalt output",
+                _agrees(query.collect(), runs.output),
+                "",
+                ("=", "yes"),
+            ),
+        ]
+
+    def _in_process(self, days: int) -> tuple[float, float]:
+        """Median seconds of the polars query and of Basalt's trade pass (``serial``
+        executor) over the first ``days`` weekdays, in this process, warm."""
+        root = self.lake(days)
+        query = trade_metrics(trade_files(root, self.spec.mics, weekdays(days)))
+        output = self.work_dir / f"in-process-{days}d"
         pipeline = load_pipeline(
             PIPELINES / "trade.yaml",
             {
                 "DATA_ROOT": str(root),
-                "START_DATE": weekdays(1)[0].isoformat(),
-                "END_DATE": weekdays(1)[0].isoformat(),
+                "START_DATE": weekdays(days)[0].isoformat(),
+                "END_DATE": weekdays(days)[-1].isoformat(),
                 "EXECUTOR": "serial",
-                "OUTPUT_TARGET": {"path_template": f"{self.work_dir}/in-process/{{pass}}.parquet"},
+                "OUTPUT_TARGET": {"path_template": f"{output}/{{pass}}-{{start_date}}.parquet"},
             },
         )
-        run_pipeline(pipeline)  # warm-up
-        library = self._median_seconds("in_process_seconds", lambda: run_pipeline(pipeline))
-        runs = self.basalt("trade", 1)
-        return [
-            Metric(
-                2,
-                "efficiency in-process (Basalt ÷ polars rows/s)",
-                baseline / library,
-                "",
-                (">=", 0.7),
-            ),
-            Metric(2, "efficiency basalt command (Basalt ÷ polars rows/s)", baseline / runs.wall),
-            Metric(2, "trade-only 1 day: polars query", baseline, "s"),
-            Metric(2, "trade-only 1 day: Basalt in-process", library, "s"),
-            Metric(2, "trade-only 1 day: basalt command wall", runs.wall, "s"),
-            Metric(2, "trade-only 1 day: polars rows/s", rows / baseline, "rows/s"),
-            Metric(2, "trade-only 1 day: Basalt in-process rows/s", rows / library, "rows/s"),
-            Metric(
-                2, "polars query = Basalt output", _agrees(expected, runs.output), "", ("=", "yes")
-            ),
-        ]
+        query.collect()  # warm-up
+        run_pipeline(pipeline)
+        baseline, library = self._median_seconds(
+            {
+                f"baseline_seconds_{days}d": query.collect,
+                f"in_process_seconds_{days}d": lambda: run_pipeline(pipeline),
+            }
+        )
+        return baseline, library
 
-    def _median_seconds(self, name: str, run: Callable[[], object]) -> float:
-        """Median wall time of ``EFFICIENCY_REPEAT`` calls of ``run`` (all kept in details)."""
-        seconds = []
+    def _median_seconds(self, runs: dict[str, Callable[[], object]]) -> list[float]:
+        """Median wall times of ``EFFICIENCY_REPEAT`` calls of each of ``runs``, taken in
+        turn so that a drift of the machine's speed hits them alike (all kept in details)."""
+        seconds: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(EFFICIENCY_REPEAT):
-            started = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - started)
-        self.details[name] = seconds
-        return statistics.median(seconds)
+            for name, run in runs.items():
+                started = time.perf_counter()
+                run()
+                seconds[name].append(time.perf_counter() - started)
+        self.details |= seconds
+        return [statistics.median(taken) for taken in seconds.values()]
 
     def memory(self) -> list[Metric]:
         """3: peak RSS of the trade + L2 pass over many days against one day."""
@@ -233,6 +264,10 @@ class Bench:
                 ("=", "identical"),
             ),
         ]
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def _agrees(expected: pl.DataFrame, output: Path) -> str:

@@ -292,6 +292,8 @@ class PassRun:
             closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
         ):
             for outcome in outcomes:
+                if self._pending is not None and self._pending.future.done():
+                    self._finish_write()  # report a finished write without waiting for the next
                 key = outcome.task.partition
                 partition = self._running[key]
                 self._record(outcome, partition, result)

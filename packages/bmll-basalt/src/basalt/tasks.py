@@ -81,6 +81,8 @@ def join_module_outputs(
     frames: Sequence[tuple[str, pl.LazyFrame]], keys: Sequence[str]
 ) -> pl.LazyFrame:
     """Full-join module outputs on ``keys``; a column produced twice is an error."""
+    if len(frames) == 1:  # nothing to join or to collide with: no schema to resolve
+        return frames[0][1]
     owner: dict[str, str] = {}
     result: pl.LazyFrame | None = None
     for module, frame in frames:

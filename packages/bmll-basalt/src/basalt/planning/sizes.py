@@ -11,12 +11,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from basalt.errors import DataError
 from basalt.lake import Lake
+
+if TYPE_CHECKING:  # pyarrow loads with the first footer read, while the workers start
+    import pyarrow.parquet as pq
 
 __all__ = ["FileLayout", "inspect_file", "listing_bytes"]
 
