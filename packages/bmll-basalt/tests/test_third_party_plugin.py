@@ -23,7 +23,7 @@ HOOKS = dedent(
     '''
     import polars as pl
     from pydantic import BaseModel, Field
-    from basalt import Analytic, AnalyticContext, hookimpl
+    from basalt import Analytic, AnalyticContext, MetricDoc, hookimpl
 
     class TradeSizeConfig(BaseModel):
         """Options of trade_size_quantile."""
@@ -34,6 +34,7 @@ HOOKS = dedent(
         name = "trade_size_quantile"
         config_model = TradeSizeConfig
         requires = ("trades",)
+        docs = (MetricDoc("TradeSizeQuantile", "Shares", "quantile of trade sizes", ""),)
 
         def compute(self, ctx: AnalyticContext, config: TradeSizeConfig) -> pl.LazyFrame:
             trades = ctx.table("trades")
@@ -138,6 +139,25 @@ def test_plugin_cli_command_and_listing(basalt_cli: Invoke) -> None:
         "version": "0.1.0",
         "registers": {"analytics": ["trade_size_quantile"]},
     }
+
+
+@pytest.mark.usefixtures("tradesize_plugin")
+def test_plugin_columns_are_listed_and_explained(basalt_cli: Invoke, tmp_path: Path) -> None:
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "START_DATE: '2024-03-04'\n"
+        "PASSES: [{name: p1, modules: [trade_size_quantile],"
+        " trade_size_quantile: {quantile: 0.9}}]\n"
+    )
+    listed = json.loads(
+        basalt_cli("analytics", "list", "--pipeline", str(pipeline), "--json").output
+    )
+    [quantile] = [row for row in listed if row["module"] == "trade_size_quantile"]
+    assert (quantile["column"], quantile["unit"]) == ("TradeSizeQuantile", "Shares")
+    explained = basalt_cli("analytics", "explain", "TradeSizeQuantile")
+    assert explained.exit_code == 0, explained.output
+    assert "quantile of trade sizes" in explained.output
+    assert "module:      trade_size_quantile" in explained.output
 
 
 @pytest.mark.usefixtures("tradesize_plugin")

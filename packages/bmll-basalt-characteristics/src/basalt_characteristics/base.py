@@ -10,12 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from basalt import Analytic, AnalyticContext
 from basalt.analytic import KEYS
+from basalt.metrics import MetricDoc
 
 __all__ = [
     "FALSE_MARKERS",
     "UNKNOWN_MARKERS",
     "Characteristics",
     "CharacteristicsConfig",
+    "flag_doc",
     "flag_set",
     "has_text",
     "is_unknown",
@@ -36,6 +38,11 @@ class CharacteristicsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric_prefix: str = Field(default="", description="Prepended to every output column name.")
+
+
+def flag_doc(name: str, condition: str, description: str = "") -> MetricDoc:
+    """The doc of a flag column: true when a row of the bucket has ``condition``."""
+    return MetricDoc(name, "Flag", f"true when a row of the bucket has {condition}", description)
 
 
 def text(column: str) -> pl.Expr:

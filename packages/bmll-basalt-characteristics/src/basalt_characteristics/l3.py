@@ -3,36 +3,8 @@
 An *execution row* has ``LobAction == 1`` or ``OrderExecuted`` true. A row is *in session*
 once the listing has shown, on this row or an earlier one of the day (file order), a
 ``MarketState`` other than null, blank, ``CLOSED`` and ``PRE_OPEN`` (states are compared
-trimmed and upper-cased). Flags are true when at least one row of the bucket satisfies the
-condition:
-
-- ``L3EventCount`` (Int64): number of L3 rows (order messages).
-- ``L3ExecutionCount`` (Int64): number of rows with ``LobAction == 1``.
-- ``L3HasExecution``: a row with ``LobAction == 1``.
-- ``L3HasOrderExecuted``: a row with ``OrderExecuted`` true.
-- ``L3HasContinuousTrading`` / ``L3HasOpeningAuction`` / ``L3HasClosingAuction``: a row with
-  ``MarketState`` ``CONTINUOUS_TRADING`` / ``OPENING_AUCTION`` / ``CLOSING_AUCTION``.
-- ``L3HasIntradayAuction``: a row whose ``MarketState`` contains ``AUCTION`` and is neither
-  the opening nor the closing auction (intraday, volatility, unscheduled auctions).
-- ``L3HasPreOpenExecution``: an execution row in state ``PRE_OPEN`` or ``CLOSED`` before the
-  session started.
-- ``L3HasPostTradeExecution``: an execution row in state ``POST_TRADE``, or ``CLOSED`` after
-  the session started.
-- ``L3HasMultiRowEvent``: a non-null ``EventNo`` shared by several rows of the bucket.
-- ``L3HasTradeId``: a row with a non-blank ``TradeId``.
-- ``L3HasUpdates``: a row with ``LobAction == 4``.
-- ``L3ExecutedWithOrdersAhead``: an execution row with ``OrdersAhead > 0``.
-- ``L3HasReceiveTimestamp``: a row with a non-null, non-zero ``ReceiveTimestamp``.
-- ``L3HasNoOpUpdate``: an update (``LobAction == 4``) changing nothing: ``Price == OldPrice``,
-  ``Size == OldSize`` and ``OldOrderId`` null or equal to ``OrderId``.
-- ``L3SizeAheadOrdersAheadConsistent``: every row has ``SizeAhead`` and ``OrdersAhead`` both
-  null, or both set with ``0 <= OrdersAhead <= SizeAhead`` and ``OrdersAhead == 0`` exactly
-  when ``SizeAhead == 0``.
-- ``L3ExecutedNotAtTopOfBook``: an execution row with ``PriceLevel > 1``.
-- ``L3{Column}NonDecreasing`` / ``L3{Column}StrictlyIncreasing`` for ``EventTimestamp``,
-  ``EventNo``, ``ExchangeSequenceNo`` and ``BMLLSequenceNo``: the bucket's non-null values, in
-  file order, never decrease / always increase; null when the bucket has none. Values are
-  compared within a bucket only, never across a bucket boundary.
+trimmed and upper-cased). A flag is true when at least one row of the bucket satisfies its
+condition; the columns and their definitions are in :data:`DOCS`.
 
 Locked/crossed-book flags need the best bid and ask, which L3 rows alone do not carry, and
 the BMLL L3 schema has no send timestamp: those upstream columns are not produced.
@@ -42,7 +14,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from basalt_characteristics.base import Characteristics, has_text, ordered, text
+from basalt.metrics import MetricDoc
+from basalt_characteristics.base import Characteristics, flag_doc, has_text, ordered, text
 
 __all__ = ["ORDERED_COLUMNS", "L3Characteristics"]
 
@@ -50,6 +23,58 @@ ORDERED_COLUMNS = ("EventTimestamp", "EventNo", "ExchangeSequenceNo", "BMLLSeque
 OUT_OF_SESSION = ("CLOSED", "PRE_OPEN")
 EXECUTION = "_Execution"
 IN_SESSION = "_InSession"
+ORDERING = (
+    "Over the bucket's non-null values in file order, within the bucket only; null when "
+    "the bucket has none."
+)
+DOCS = (
+    MetricDoc("L3EventCount", "Events", "number of L3 rows (order messages)", ""),
+    MetricDoc("L3ExecutionCount", "Events", "number of rows with LobAction 1", ""),
+    flag_doc("L3HasExecution", "LobAction 1"),
+    flag_doc("L3HasOrderExecuted", "OrderExecuted true"),
+    flag_doc("L3HasContinuousTrading", "MarketState CONTINUOUS_TRADING"),
+    flag_doc("L3HasOpeningAuction", "MarketState OPENING_AUCTION"),
+    flag_doc("L3HasClosingAuction", "MarketState CLOSING_AUCTION"),
+    flag_doc(
+        "L3HasIntradayAuction",
+        "a MarketState containing AUCTION, neither the opening nor the closing auction",
+        "Intraday, volatility and unscheduled auctions.",
+    ),
+    flag_doc("L3HasPreOpenExecution", "an execution in PRE_OPEN or CLOSED before the session"),
+    flag_doc("L3HasPostTradeExecution", "an execution in POST_TRADE, or CLOSED after the session"),
+    flag_doc("L3HasMultiRowEvent", "a non-null EventNo shared by several rows of the bucket"),
+    flag_doc("L3HasTradeId", "a non-blank TradeId"),
+    flag_doc("L3HasUpdates", "LobAction 4"),
+    flag_doc("L3ExecutedWithOrdersAhead", "an execution with OrdersAhead > 0"),
+    flag_doc("L3HasReceiveTimestamp", "a non-null, non-zero ReceiveTimestamp"),
+    flag_doc(
+        "L3HasNoOpUpdate",
+        "an update changing nothing",
+        "LobAction 4 with Price == OldPrice, Size == OldSize and OldOrderId null or OrderId.",
+    ),
+    MetricDoc(
+        "L3SizeAheadOrdersAheadConsistent",
+        "Flag",
+        "true when every row has SizeAhead and OrdersAhead both null, or both set with "
+        "0 <= OrdersAhead <= SizeAhead and OrdersAhead == 0 exactly when SizeAhead == 0",
+        "",
+    ),
+    flag_doc("L3ExecutedNotAtTopOfBook", "an execution with PriceLevel > 1"),
+    MetricDoc(
+        "L3{column}NonDecreasing",
+        "Flag",
+        "true when {column} never decreases",
+        ORDERING,
+        {"column": ORDERED_COLUMNS},
+    ),
+    MetricDoc(
+        "L3{column}StrictlyIncreasing",
+        "Flag",
+        "true when {column} always increases",
+        ORDERING,
+        {"column": ORDERED_COLUMNS},
+    ),
+)
 
 
 class L3Characteristics(Characteristics):
@@ -58,6 +83,7 @@ class L3Characteristics(Characteristics):
     name = "l3_characteristics"
     config_aliases = ("l3_characteristics_analytics",)
     requires = ("l3",)
+    docs = DOCS
 
     def prepare(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         trading = text("MarketState").is_in([*OUT_OF_SESSION, ""]).fill_null(True).not_()

@@ -1,37 +1,24 @@
 """``trade_characteristics``: data-quality flags of BMLL trades per listing and time bucket.
 
-Every trade row of the bucket counts (no Classification filter). Flags are true when at
-least one row of the bucket satisfies the condition:
-
-- ``TradeEventCount`` (Int64): number of trade rows.
-- ``TradeVolume`` (Float64): sum of ``Size`` (net of cancellations, which have ``Size < 0``).
-- ``TradeHasZeroSize``: a row with ``Size == 0``.
-- ``TradeHasCancellations``: a row with ``Size < 0``.
-- ``TradeHasUnknownAggressorSide``: a row with ``AggressorSide`` 0 or null.
-- ``TradeHasKnownAggressorSide``: a row with ``AggressorSide`` 1 or 2.
-- ``TradeHasUnknownType``: a row whose ``BMLLTradeType`` is null, blank or ``UNKNOWN``.
-- ``TradeHasUnknownMarketState``: a row whose ``MarketState`` is null, blank or ``UNKNOWN``.
-- ``TradeHasLitTrades``: a row whose ``BMLLTradeType`` is ``LIT``.
-- ``TradePubEqualsTradeTimestampRatio`` (Float64): share of rows with both timestamps whose
-  publication timestamp equals the trade timestamp; null when no row has both.
-- ``TradePubTradeTimestampAvgDiffS`` (Float64): mean of publication minus trade timestamp,
-  in seconds, over rows with both; null when none.
-- ``TradeHasMultipleExecutionVenues``: more than one distinct non-null ``ExecutionVenue``.
-- ``TradeHasCrossingTrade`` / ``TradeHasNegotiatedTrade`` / ``TradeHasAlgorithmicTrade`` /
-  ``TradeHasBlockTrade``: a row whose ``CrossingTrade`` / ``NegotiatedTrade`` /
-  ``AlgorithmicTrade`` / ``IsBlock`` flag is set
-  (see :func:`basalt_characteristics.base.flag_set`).
-- ``TradeHasTradeId``: a row with a non-blank ``TradeId``.
-
-Timestamps are compared at the finest precision present: the ``*Nanoseconds`` columns when
-set, else the microsecond ones.
+Every trade row of the bucket counts (no Classification filter); a flag is true when at
+least one row of the bucket satisfies its condition. Timestamps are compared at the finest
+precision present: the ``*Nanoseconds`` columns when set, else the microsecond ones. The
+columns and their definitions are in :data:`DOCS`.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from basalt_characteristics.base import Characteristics, flag_set, has_text, is_unknown, text
+from basalt.metrics import MetricDoc
+from basalt_characteristics.base import (
+    Characteristics,
+    flag_doc,
+    flag_set,
+    has_text,
+    is_unknown,
+    text,
+)
 
 __all__ = ["TradeCharacteristics"]
 
@@ -42,6 +29,43 @@ FLAGS = {
     "TradeHasAlgorithmicTrade": "AlgorithmicTrade",
     "TradeHasBlockTrade": "IsBlock",
 }
+DOCS = (
+    MetricDoc("TradeEventCount", "Trades", "number of trade rows", "Every row counts."),
+    MetricDoc("TradeVolume", "Shares", "Σ Size", "Net of cancellations, which have Size < 0."),
+    flag_doc("TradeHasZeroSize", "Size == 0"),
+    flag_doc("TradeHasCancellations", "Size < 0"),
+    flag_doc("TradeHasUnknownAggressorSide", "AggressorSide 0 or null"),
+    flag_doc("TradeHasKnownAggressorSide", "AggressorSide 1 or 2"),
+    flag_doc("TradeHasUnknownType", "BMLLTradeType null, blank or UNKNOWN"),
+    flag_doc("TradeHasUnknownMarketState", "MarketState null, blank or UNKNOWN"),
+    flag_doc("TradeHasLitTrades", "BMLLTradeType LIT"),
+    MetricDoc(
+        "TradePubEqualsTradeTimestampRatio",
+        "Fraction",
+        "share of the rows with both timestamps whose publication timestamp equals the "
+        "trade timestamp",
+        "Null when no row has both.",
+    ),
+    MetricDoc(
+        "TradePubTradeTimestampAvgDiffS",
+        "Seconds",
+        "mean of publication minus trade timestamp over the rows with both",
+        "Null when no row has both.",
+    ),
+    MetricDoc(
+        "TradeHasMultipleExecutionVenues",
+        "Flag",
+        "more than one distinct non-null ExecutionVenue in the bucket",
+        "",
+    ),
+    *(
+        flag_doc(
+            name, f"the {column} flag set", "Set: anything but null, blank, -, FALSE, F, NO, 0."
+        )
+        for name, column in FLAGS.items()
+    ),
+    flag_doc("TradeHasTradeId", "a non-blank TradeId"),
+)
 
 
 class TradeCharacteristics(Characteristics):
@@ -50,6 +74,7 @@ class TradeCharacteristics(Characteristics):
     name = "trade_characteristics"
     config_aliases = ("trade_characteristics_analytics",)
     requires = ("trades",)
+    docs = DOCS
 
     @classmethod
     def metrics(cls) -> dict[str, pl.Expr]:

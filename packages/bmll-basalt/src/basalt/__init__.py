@@ -1,9 +1,9 @@
 """Basalt: intraday analytics over BMLL-shaped market data.
 
 The public API for plugin authors: :class:`Analytic`, :class:`AnalyticContext`,
-:class:`DataTable`, :class:`OutputTarget`, :class:`Executor`, :class:`Universe` and the
-:data:`hookimpl` marker. Names are imported on first use, so ``import basalt`` (and the
-``basalt`` command) stay fast.
+:class:`MetricDoc`, :class:`DataTable`, :class:`OutputTarget`, :class:`Executor`,
+:class:`Universe` and the :data:`hookimpl` marker. Names are imported on first use, so
+``import basalt`` (and the ``basalt`` command) stay fast.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from basalt.analytic import Analytic, AnalyticContext, NoConfig
     from basalt.executors.base import Executor
     from basalt.hookspecs import hookimpl
+    from basalt.metrics import MetricDoc
     from basalt.outputs.base import OutputTarget
     from basalt.tables.base import DataTable
     from basalt.timebuckets import BucketSpec
@@ -27,6 +28,7 @@ __all__ = [
     "BucketSpec",
     "DataTable",
     "Executor",
+    "MetricDoc",
     "NoConfig",
     "OutputTarget",
     "Universe",
@@ -41,6 +43,7 @@ _EXPORTS = {
     "NoConfig": "basalt.analytic",
     "Executor": "basalt.executors.base",
     "hookimpl": "basalt.hookspecs",
+    "MetricDoc": "basalt.metrics",
     "OutputTarget": "basalt.outputs.base",
     "DataTable": "basalt.tables.base",
     "BucketSpec": "basalt.timebuckets",

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from basalt.metrics import Column, MetricDoc
 from basalt.timebuckets import BucketSpec
 
 __all__ = ["KEYS", "Analytic", "AnalyticContext", "NoConfig"]
@@ -55,8 +56,9 @@ class Analytic(ABC):
 
     Subclasses set ``name`` (the module name used in a pass's ``modules``), optionally
     ``config_model`` (validated from the pass key of the same name, or one of
-    ``config_aliases``), ``requires`` (input table names) and ``batch_group_by``, and
-    implement :meth:`compute` returning one row per ``join_keys``.
+    ``config_aliases``), ``requires`` (input table names) and ``batch_group_by``, document
+    their output columns in ``docs`` (see :mod:`basalt.metrics`), and implement
+    :meth:`compute` returning one row per ``join_keys``.
     """
 
     name: ClassVar[str]
@@ -66,11 +68,20 @@ class Analytic(ABC):
     join_keys: ClassVar[tuple[str, ...]] = KEYS
     batch_group_by: ClassVar[str | None] = None
     """A universe column (e.g. ``InstrumentId``) whose listings must share a symbol batch."""
+    docs: ClassVar[tuple[MetricDoc, ...]] = ()
+    """The documentation of every column :meth:`compute` can produce."""
 
     @classmethod
     def summary(cls) -> str:
-        """First line of the class docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """First paragraph of the class docstring, on one line."""
+        paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(line.strip() for line in paragraph.splitlines())
+
+    def columns(self, config: Any) -> list[Column] | None:
+        """The metric columns ``config`` produces, each with its doc, when the analytic can
+        tell without computing; None (the default): found by a dry run on empty inputs and
+        matched against ``docs``."""
+        return None
 
     @abstractmethod
     def compute(self, ctx: AnalyticContext, config: Any) -> pl.LazyFrame:

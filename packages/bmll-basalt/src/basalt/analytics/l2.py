@@ -7,8 +7,8 @@ summarise every snapshot of the bucket. Expressions come from :mod:`basalt.analy
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Literal
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Literal, NamedTuple
 
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics import book
 from basalt.analytics.common import OHLC_PARTS, as_list, column_name, ensure_unique
+from basalt.metrics import Column, MetricDoc
 
 __all__ = [
     "L2Analytic",
@@ -33,7 +34,6 @@ ROW = "_row"
 Level = Annotated[int, Field(ge=1, le=book.MAX_LEVEL)]
 Levels = Annotated[list[Level], BeforeValidator(as_list), Field(min_length=1)]
 Names = tuple[str, str, str, str]
-Metric = tuple[str, pl.Expr]
 SPREAD_NAMES = {"Abs": "Abs", "BPS": "Bps"}
 DEFAULT_DEPTH: list[book.DepthMeasure] = [
     "Price",
@@ -43,6 +43,73 @@ DEFAULT_DEPTH: list[book.DepthMeasure] = [
     "CumOrders",
 ]
 DEFAULT_IMBALANCE: list[book.ImbalanceMeasure] = ["CumQuantity", "Orders"]
+
+LAST = "At the bucket's last snapshot (latest EventTimestamp). Null where a level is empty."
+LEVELS = tuple(str(level) for level in range(1, book.MAX_LEVEL + 1))
+SIDES = ("Bid", "Ask")
+
+
+def _depth_doc(measure: str, unit: str, definition: str) -> MetricDoc:
+    values = {"side": SIDES, "level": LEVELS}
+    return MetricDoc(f"{{side}}{measure}{{level}}", unit, definition, LAST, values)
+
+
+def _imbalance_doc(measure: str, compared: str) -> MetricDoc:
+    definition = f"(Bid − Ask) / (Bid + Ask) of {compared}"
+    return MetricDoc(
+        f"Imbalance{measure}{{level}}", "Imbalance", definition, LAST, {"level": LEVELS}
+    )
+
+
+DEPTH_DOCS = {
+    "Price": _depth_doc("Price", "XLOC", "price of {side} level {level}"),
+    "Quantity": _depth_doc("Quantity", "Shares", "quantity at {side} level {level}"),
+    "NumOrders": _depth_doc("NumOrders", "Orders", "orders at {side} level {level}"),
+    "CumQuantity": _depth_doc("CumQuantity", "Shares", "Σ quantity of {side} levels 1..{level}"),
+    "CumOrders": _depth_doc("CumOrders", "Orders", "Σ orders of {side} levels 1..{level}"),
+    "CumNotional": _depth_doc(
+        "CumNotional", "XLOC", "Σ price · quantity of {side} levels 1..{level}"
+    ),
+}
+SPREAD_DOCS = {
+    "Abs": MetricDoc("SpreadAbs", "XLOC", "AskPrice1 − BidPrice1", LAST),
+    "Bps": MetricDoc(
+        "SpreadBps",
+        "BPS",
+        "20000 · (AskPrice1 − BidPrice1) / (AskPrice1 + BidPrice1)",
+        f"The spread in basis points of the mid. {LAST}",
+    ),
+}
+IMBALANCE_DOCS = {
+    "Quantity": _imbalance_doc("Quantity", "the quantities at level {level}"),
+    "CumQuantity": _imbalance_doc("CumQuantity", "the quantities summed over levels 1..{level}"),
+    "CumNotional": _imbalance_doc("CumNotional", "price · quantity summed over levels 1..{level}"),
+    "Orders": _imbalance_doc("Orders", "the orders summed over levels 1..{level}"),
+}
+BARS = (
+    "Over every snapshot of the bucket where the series is defined. Mid = (BidPrice1 + "
+    "AskPrice1) / 2; WeightedMid = (BidPrice1 · AskQuantity1 + AskPrice1 · BidQuantity1) / "
+    "(AskQuantity1 + BidQuantity1); Bid, Ask = the best prices. With open_mode prev_close, "
+    "Open is the listing's latest earlier Close and High/Low include it."
+)
+SOURCES = {"source": ("WeightedMid", "Mid", "Bid", "Ask")}
+BAR_DOCS = {
+    "Open": MetricDoc("{source}Open", "XLOC", "first {source} price of the bucket", BARS, SOURCES),
+    "High": MetricDoc(
+        "{source}High", "XLOC", "highest {source} price of the bucket", BARS, SOURCES
+    ),
+    "Low": MetricDoc("{source}Low", "XLOC", "lowest {source} price of the bucket", BARS, SOURCES),
+    "Close": MetricDoc("{source}Close", "XLOC", "last {source} price of the bucket", BARS, SOURCES),
+}
+
+
+class Metric(NamedTuple):
+    """One last-snapshot column: its name, expression, doc and placeholder values."""
+
+    name: str
+    expr: pl.Expr
+    doc: MetricDoc
+    values: dict[str, str]
 
 
 class L2LiquidityConfig(BaseModel):
@@ -72,7 +139,10 @@ class L2LiquidityConfig(BaseModel):
             for measure in self.measures:
                 for level in self.levels:
                     name = column_name(prefix, pattern, side=side, measure=measure, level=level)
-                    yield name, book.depth(side, measure, level)
+                    values = {"side": side, "level": str(level)}
+                    yield Metric(
+                        name, book.depth(side, measure, level), DEPTH_DOCS[measure], values
+                    )
 
 
 class L2SpreadConfig(BaseModel):
@@ -94,7 +164,9 @@ class L2SpreadConfig(BaseModel):
         """(column name, expression) for every variant."""
         pattern = self.output_name_pattern or "Spread{variant}"
         for variant in self.variant:
-            yield column_name(prefix, pattern, variant=SPREAD_NAMES[variant]), book.spread(variant)
+            short = SPREAD_NAMES[variant]
+            name = column_name(prefix, pattern, variant=short)
+            yield Metric(name, book.spread(variant), SPREAD_DOCS[short], {})
 
 
 class L2ImbalanceConfig(BaseModel):
@@ -120,7 +192,8 @@ class L2ImbalanceConfig(BaseModel):
         for measure in self.measure:
             for level in self.levels:
                 name = column_name(prefix, pattern, measure=measure, level=level)
-                yield name, book.imbalance(measure, level)
+                doc = IMBALANCE_DOCS[measure]
+                yield Metric(name, book.imbalance(measure, level), doc, {"level": str(level)})
 
 
 class L2OhlcConfig(BaseModel):
@@ -192,17 +265,38 @@ class L2Config(BaseModel):
         return self
 
     def snapshot_metrics(self) -> list[Metric]:
-        """(column name, expression) of the depth, spread and imbalance metrics, in order."""
-        families: list[L2LiquidityConfig | L2SpreadConfig | L2ImbalanceConfig]
-        families = [*self.liquidity, *self.spreads, *self.imbalances]
-        return [metric for family in families for metric in family.metrics(self.metric_prefix)]
+        """The depth, spread and imbalance metrics, in order."""
+        return [m for _, _, m in self._snapshot_metrics()]
+
+    def _snapshot_metrics(self) -> Iterator[tuple[str, int, Metric]]:
+        families: dict[str, Sequence[L2LiquidityConfig | L2SpreadConfig | L2ImbalanceConfig]]
+        families = {
+            "liquidity": self.liquidity,
+            "spreads": self.spreads,
+            "imbalances": self.imbalances,
+        }
+        for key, configs in families.items():
+            for index, family in enumerate(configs):
+                for metric in family.metrics(self.metric_prefix):
+                    yield key, index, metric
+
+    def columns(self) -> list[Column]:
+        """The metric columns this configuration produces, in order, with their docs."""
+        columns = [
+            Column(m.name, m.doc, m.values, f"{key}[{index}]")
+            for key, index, m in self._snapshot_metrics()
+        ]
+        for index, family in enumerate(self.ohlc):
+            for source, names in family.bars(self.metric_prefix):
+                for part, name in zip(OHLC_PARTS, names, strict=True):
+                    columns.append(
+                        Column(name, BAR_DOCS[part], {"source": source}, f"ohlc[{index}]")
+                    )
+        return columns
 
     def output_columns(self) -> list[str]:
         """The metric columns this configuration produces, in order."""
-        bars = [
-            n for family in self.ohlc for _, names in family.bars(self.metric_prefix) for n in names
-        ]
-        return [name for name, _ in self.snapshot_metrics()] + bars
+        return [column.name for column in self.columns()]
 
 
 def last_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
@@ -267,6 +361,15 @@ class L2Analytic(Analytic):
     config_model = L2Config
     config_aliases = ("l2_analytics",)
     requires = ("l2",)
+    docs = (
+        *DEPTH_DOCS.values(),
+        *SPREAD_DOCS.values(),
+        *IMBALANCE_DOCS.values(),
+        *BAR_DOCS.values(),
+    )
+
+    def columns(self, config: L2Config) -> list[Column]:
+        return config.columns()
 
     def compute(self, ctx: AnalyticContext, config: L2Config) -> pl.LazyFrame:
         snapshots = ctx.table("l2")
@@ -275,7 +378,7 @@ class L2Analytic(Analytic):
         frames = []
         metrics = config.snapshot_metrics()
         if metrics:
-            columns = [expr.alias(name) for name, expr in metrics]
+            columns = [m.expr.alias(m.name) for m in metrics]
             frames.append(last_snapshots(snapshots).select(*KEYS, *columns))
         if config.ohlc:
             frames.append(price_bars(snapshots, config.ohlc, config.metric_prefix))

@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics.common import OHLC_PARTS, as_list, ensure_unique
 from basalt.analytics.sums import fixed_point
+from basalt.metrics import Column, MetricDoc
 
 __all__ = ["TradeAnalytic", "TradeConfig", "TradeGenericConfig"]
 
@@ -41,6 +42,48 @@ Measure = Literal[
 Scalar = str | int | float | bool
 
 SIDE_CODES: dict[str, int | None] = {"Ask": 1, "Bid": 2, "Unknown": 0, "Total": None}
+SIDES_NOTE = (
+    "Sides follow the aggressor: Ask = buyer-initiated trades (AggressorSide 1), Bid = "
+    "seller-initiated (2), Unknown (0), Total = all. Only the trades of `classifications` "
+    "(lit continuous by default) and of the family's `attribute_filters` count."
+)
+
+
+def _doc(measure: str, unit: str, definition: str, description: str = "") -> MetricDoc:
+    return MetricDoc(
+        f"Trade{{side}}{measure}",
+        unit,
+        definition,
+        f"{description} {SIDES_NOTE}".strip(),
+        {"side": tuple(SIDE_CODES)},
+    )
+
+
+PRICE_NOTE = "LocalPrice = TradeNotional / Size, in the listing's currency."
+DOCS = {
+    "Volume": _doc("Volume", "Shares", "Σ Size of the bucket's {side} trades", "0 without trades."),
+    "Count": _doc("Count", "Trades", "number of the bucket's {side} trades"),
+    "Notional": _doc("Notional", "XLOC", "Σ TradeNotional of the bucket's {side} trades"),
+    "NotionalEUR": _doc("NotionalEUR", "EUR", "Σ TradeNotionalEUR of the bucket's {side} trades"),
+    "NotionalUSD": _doc("NotionalUSD", "USD", "Σ TradeNotionalUSD of the bucket's {side} trades"),
+    "VWAP": _doc(
+        "VWAP",
+        "XLOC",
+        "Σ (LocalPrice · Size) / Σ Size over the bucket's {side} trades",
+        f"Volume-weighted, never an arithmetic mean. {PRICE_NOTE}",
+    ),
+    "AvgPrice": _doc(
+        "AvgPrice", "XLOC", "mean LocalPrice of the bucket's {side} trades", PRICE_NOTE
+    ),
+    "MedianPrice": _doc(
+        "MedianPrice", "XLOC", "median LocalPrice of the bucket's {side} trades", PRICE_NOTE
+    ),
+    "Open": _doc("Open", "XLOC", "LocalPrice of the bucket's first {side} trade", PRICE_NOTE),
+    "High": _doc("High", "XLOC", "highest LocalPrice of the bucket's {side} trades", PRICE_NOTE),
+    "Low": _doc("Low", "XLOC", "lowest LocalPrice of the bucket's {side} trades", PRICE_NOTE),
+    "Close": _doc("Close", "XLOC", "LocalPrice of the bucket's last {side} trade", PRICE_NOTE),
+}
+"""The documentation of every trade measure (OHLC by part)."""
 
 
 class TradeGenericConfig(BaseModel):
@@ -203,6 +246,14 @@ class TradeAnalytic(Analytic):
     config_model = TradeConfig
     config_aliases = ("trade_analytics",)
     requires = ("trades",)
+    docs = tuple(DOCS.values())
+
+    def columns(self, config: TradeConfig) -> list[Column]:
+        return [
+            Column(name, DOCS[measure], {"side": side}, f"generic_metrics[{index}]")
+            for index, family in enumerate(config.generic_metrics)
+            for name, side, measure in family.names(config.metric_prefix)
+        ]
 
     def compute(self, ctx: AnalyticContext, config: TradeConfig) -> pl.LazyFrame:
         trades = ctx.table("trades").filter(pl.col("Size").is_not_null())

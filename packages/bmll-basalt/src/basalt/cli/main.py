@@ -72,6 +72,9 @@ class EntryPointGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # the reader went away (`basalt … | head`): stop quietly
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
+            raise click.exceptions.Exit(0) from None
         except BasaltError as exc:
             if ctx.params.get("debug"):
                 raise

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from basalt.analytic import Analytic
 from basalt.config.loading import validate_config
+from basalt.metrics import module_columns
 from basalt.plugins import Registry
 from basalt.testing.frames import DEFAULT_DATE
 from basalt.testing.running import compute_analytic, run_analytic, validate_options
@@ -149,6 +150,14 @@ class AnalyticContract:
             pytest.skip("no expected_columns set")
         else:
             assert sorted(self._metric_columns(self._result())) == sorted(expected)
+
+    def test_columns_are_documented(self) -> None:
+        options = validate_options(self.analytic, self.config)
+        columns = module_columns(self.analytic, options, Registry.create())
+        undocumented = [c.name for c in columns if c.doc is None]
+        assert undocumented == [], f"columns without a MetricDoc in {self.analytic.__name__}.docs"
+        produced = self._metric_columns(self._result())
+        assert sorted(c.name for c in columns) == sorted(produced), "columns() ≠ the output"
 
     def test_deterministic(self) -> None:
         assert_frame_equal(self._result(), self._result())

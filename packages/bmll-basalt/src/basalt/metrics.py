@@ -1,0 +1,229 @@
+"""What every output column means: metric documentation and the columns a configuration makes.
+
+An analytic declares a :class:`MetricDoc` per family of columns (``Analytic.docs``): a name
+``pattern`` whose ``{placeholders}`` range over listed values, a unit, a definition (the
+formula, with the same placeholders) and a description. :func:`module_columns` lists the
+columns a module configuration produces, each tied to its documentation, without reading
+data: from the analytic's own :meth:`~basalt.analytic.Analytic.columns` (so renamed and
+prefixed columns stay explained) or else from a dry run on empty inputs, matched against the
+patterns. ``basalt analytics list`` / ``explain`` and the analytics reference read this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from pydantic import BaseModel
+
+from basalt.lake import Lake
+from basalt.timebuckets import BucketSpec
+
+if TYPE_CHECKING:
+    from basalt.analytic import Analytic
+    from basalt.plugins import Registry
+
+__all__ = [
+    "KEY_DOCS",
+    "UNITS",
+    "Column",
+    "MetricDoc",
+    "documented",
+    "find_doc",
+    "iter_docs",
+    "module_columns",
+    "options_at",
+]
+
+UNITS = {
+    "Shares": "a quantity of shares (or contracts)",
+    "Trades": "a number of trades",
+    "Orders": "a number of orders",
+    "Events": "a number of order-book events",
+    "XLOC": "a price or amount in the listing's local currency",
+    "EUR": "an amount in euros",
+    "USD": "an amount in US dollars",
+    "BPS": "basis points (1/10,000)",
+    "Imbalance": "a ratio (Bid − Ask) / (Bid + Ask) in [−1, 1]",
+    "Ratio": "a dimensionless ratio",
+    "Fraction": "a share of a whole, in [0, 1]",
+    "Nanoseconds": "a duration in nanoseconds",
+    "Seconds": "a duration in seconds",
+    "Flag": "true or false",
+    "Timestamp": "a point in time (UTC, nanoseconds)",
+    "Id": "an identifier",
+    "Label": "a text label",
+}
+"""The units a :class:`MetricDoc` may use, with their meaning."""
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class MetricDoc:
+    """The documentation of one family of columns.
+
+    ``pattern`` is the default column name with ``{placeholders}`` (``Trade{side}VWAP``),
+    each ranging over ``values``; ``definition`` is the formula and may use the same
+    placeholders; ``unit`` is one of :data:`UNITS`.
+    """
+
+    pattern: str
+    unit: str
+    definition: str
+    description: str
+    values: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(
+                f"{self.pattern}: unknown unit {self.unit!r}; use one of {sorted(UNITS)}"
+            )
+        unknown = set(_PLACEHOLDER.findall(self.pattern)) - set(self.values)
+        if unknown:
+            raise ValueError(f"{self.pattern}: no values for placeholder(s) {sorted(unknown)}")
+
+    def match(self, name: str) -> dict[str, str] | None:
+        """The placeholder values for which the default pattern gives ``name``, if any."""
+        found = _regex(self.pattern, tuple((k, tuple(v)) for k, v in self.values.items()))
+        hit = found.fullmatch(name)
+        return hit.groupdict() if hit else None
+
+    def examples(self) -> list[str]:
+        """The pattern with every placeholder at its first value."""
+        return [self.pattern.format_map({k: v[0] for k, v in self.values.items()})]
+
+
+def _regex(pattern: str, values: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern[str]:
+    choices = dict(values)
+    parts, last = [], 0
+    for hit in _PLACEHOLDER.finditer(pattern):
+        parts.append(re.escape(pattern[last : hit.start()]))
+        options = sorted(map(str, choices[hit.group(1)]), key=len, reverse=True)
+        parts.append(f"(?P<{hit.group(1)}>{'|'.join(map(re.escape, options))})")
+        last = hit.end()
+    parts.append(re.escape(pattern[last:]))
+    return re.compile("".join(parts))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its name, documentation, placeholder values, and ``path``, where
+    in the module's options it comes from (``generic_metrics[0]``; empty: the defaults)."""
+
+    name: str
+    doc: MetricDoc | None
+    values: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def definition(self) -> str:
+        """The formula with this column's placeholder values."""
+        if self.doc is None:
+            return ""
+        return self.doc.definition.format_map(_Unfilled(self.values))
+
+
+class _Unfilled(dict[str, str]):
+    """Placeholder values; a placeholder without one stays as it is."""
+
+    def __missing__(self, key: str) -> str:
+        return f"{{{key}}}"
+
+
+KEY_DOCS = {
+    "ListingId": MetricDoc(
+        "ListingId", "Id", "BMLL ListingId of the row", "The listing (a security on one venue)."
+    ),
+    "TimeBucket": MetricDoc(
+        "TimeBucket",
+        "Timestamp",
+        "label of the row's time bucket",
+        "By default the bucket's end, buckets closed on the right: (end − width, end].",
+    ),
+    "MIC": MetricDoc(
+        "MIC",
+        "Label",
+        "venue of the listing (from the universe)",
+        "ISO 10383 market identifier code.",
+    ),
+    "Ticker": MetricDoc(
+        "Ticker", "Label", "ticker of the listing (from the universe)", "As in the reference data."
+    ),
+    "InstrumentId": MetricDoc(
+        "InstrumentId",
+        "Id",
+        "BMLL InstrumentId of the listing (from the universe)",
+        "Shared by the listings of one instrument.",
+    ),
+}
+"""The key and passthrough columns every pass output may carry."""
+
+
+def find_doc(docs: Sequence[MetricDoc], name: str) -> tuple[MetricDoc, dict[str, str]] | None:
+    """The first doc of ``docs`` whose default pattern gives ``name``, with its values."""
+    for doc in docs:
+        values = doc.match(name)
+        if values is not None:
+            return doc, values
+    return None
+
+
+def documented(docs: Sequence[MetricDoc], names: Sequence[str], prefix: str = "") -> list[Column]:
+    """``names`` (each possibly carrying ``prefix``) matched against ``docs``; a name that
+    no pattern gives has no doc."""
+    columns = []
+    for name in names:
+        bare = name.removeprefix(prefix)
+        found = find_doc(docs, bare)
+        columns.append(Column(name, *found) if found else Column(name, None))
+    return columns
+
+
+def module_columns(
+    analytic: type[Analytic], options: BaseModel, registry: Registry
+) -> list[Column]:
+    """The metric columns ``analytic`` produces with ``options`` (join keys excluded), in
+    order, without reading data."""
+    declared = analytic().columns(options)
+    if declared is not None:
+        return declared
+    names = [c for c in _dry_run(analytic, options, registry) if c not in analytic.join_keys]
+    return documented(analytic.docs, names, getattr(options, "metric_prefix", "") or "")
+
+
+def _dry_run(analytic: type[Analytic], options: BaseModel, registry: Registry) -> list[str]:
+    """Output column names of ``analytic`` computed on empty inputs."""
+    from basalt.analytic import AnalyticContext  # basalt.analytic imports this module
+
+    bucket = BucketSpec(60)
+    nowhere = Lake(".")  # no files are read
+    tables = {
+        name: registry.tables[name].scan_files(nowhere, [], bucket=bucket)
+        for name in analytic.requires
+        if name in registry.tables
+    }
+    universe = pl.DataFrame(schema={"ListingId": pl.Int64, "MIC": pl.String})
+    ctx = AnalyticContext("dry-run", dt.date(2000, 1, 3), bucket, universe, tables)
+    return analytic().compute(ctx, options).collect_schema().names()
+
+
+def options_at(options: Mapping[str, Any], path: str) -> Any:
+    """The part of a module's dumped ``options`` at ``path`` (``generic_metrics[0]``)."""
+    value: Any = options
+    for key, index in re.findall(r"(\w+)(?:\[(\d+)\])?", path):
+        value = value[key]
+        if index:
+            value = value[int(index)]
+    return value
+
+
+def iter_docs(registry: Registry) -> Iterator[tuple[str, MetricDoc]]:
+    """(module name, doc) of every registered analytic, in module order."""
+    for name in sorted(registry.analytics):
+        for doc in registry.analytics[name].docs:
+            yield name, doc
