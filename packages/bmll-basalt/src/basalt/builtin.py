@@ -9,6 +9,8 @@ from basalt.hookspecs import hookimpl
 @hookimpl
 def basalt_register_tables() -> list[type]:
     from basalt.tables.bmll import (
+        CbboTable,
+        ImbalanceTable,
         L2Table,
         L3Table,
         MarketStateTable,
@@ -16,15 +18,34 @@ def basalt_register_tables() -> list[type]:
         TradesTable,
     )
 
-    return [TradesTable, L2Table, L3Table, MarketStateTable, ReferenceTable]
+    return [
+        TradesTable,
+        L2Table,
+        L3Table,
+        MarketStateTable,
+        ReferenceTable,
+        CbboTable,
+        ImbalanceTable,
+    ]
 
 
 @hookimpl
 def basalt_register_analytics() -> list[type]:
+    from basalt.analytics.cbbo import CbboAnalytic
+    from basalt.analytics.execution import ExecutionAnalytic
     from basalt.analytics.l2 import L2Analytic
+    from basalt.analytics.l2tw import L2TimeWeightedAnalytic
+    from basalt.analytics.l3 import L3Analytic
     from basalt.analytics.trade import TradeAnalytic
 
-    return [TradeAnalytic, L2Analytic]
+    return [
+        TradeAnalytic,
+        L2Analytic,
+        L2TimeWeightedAnalytic,
+        L3Analytic,
+        ExecutionAnalytic,
+        CbboAnalytic,
+    ]
 
 
 @hookimpl

@@ -6,7 +6,15 @@ import polars as pl
 
 from basalt.tables.base import DataTable
 
-__all__ = ["L2Table", "L3Table", "MarketStateTable", "ReferenceTable", "TradesTable"]
+__all__ = [
+    "CbboTable",
+    "ImbalanceTable",
+    "L2Table",
+    "L3Table",
+    "MarketStateTable",
+    "ReferenceTable",
+    "TradesTable",
+]
 
 NS = pl.Datetime("ns")
 
@@ -83,6 +91,40 @@ class MarketStateTable(DataTable):
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
         return _event_timestamp_from_ns(frame)
+
+
+class CbboTable(DataTable):
+    """BMLL CBBO: the consolidated book of an instrument across its venues, one row per
+    change, 10 levels per side (the L2 layout, without ``MarketState``)."""
+
+    name = "cbbo"
+    folder = "CBBO"
+    prefix = "cbbo-"
+    schema_name = "cbbo"
+    timestamp = "EventTimestamp"
+    required_columns = ("ListingId", "EventTimestamp", "BidPrice1", "AskPrice1")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.with_columns(
+            _first_ns("TimestampNanoseconds", "EventTimestamp").alias("EventTimestamp")
+        )
+
+
+class ImbalanceTable(DataTable):
+    """BMLL auction imbalance feed: indicative prices and quantities during auctions."""
+
+    name = "imbalance"
+    folder = "Imbalance"
+    prefix = "imbalance-"
+    schema_name = "imbalance"
+    timestamp = "EventTimestamp"
+    required_columns = ("ListingId", "Timestamp")
+
+    @classmethod
+    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
+        stamp = _first_ns("TimestampNanoseconds", "Timestamp")
+        return frame.with_columns(stamp.alias("EventTimestamp"))
 
 
 class ReferenceTable(DataTable):
