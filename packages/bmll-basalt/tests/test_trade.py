@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import polars as pl
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basalt.analytics.trade import TradeAnalytic
-from basalt.testing import run_analytic, trades_frame
+from basalt.analytics.trade.retail import RetailImbalanceAnalytic
+from basalt.testing import AnalyticContract, run_analytic, trades_frame
 
 T = dt.datetime(2024, 3, 4, 10, 0)
 ASK, BID, UNKNOWN = 1, 2, 0
@@ -201,3 +203,207 @@ def test_open_and_close_of_simultaneous_trades_follow_row_order(first: int) -> N
     config = {"generic_metrics": [{"sides": ["Total"], "measures": ["OHLC"]}]}
     row = bucket(compute(config, rows), 1)
     assert (row["TradeTotalOpen"], row["TradeTotalClose"]) == (10.0, 11.0)
+
+
+# -- measures over every trade of their kind, flags, volatility ---------------------------
+
+KINDS = [
+    trade(10, ASK, 100, 10.0, IsBlock="Y", BMLLParticipantType="RETAIL"),
+    trade(20, BID, 40, 10.0, Classification="LIT_AUCTION"),
+    trade(30, ASK, 60, 10.0, Classification="OFF_BOOK_ON_EXCHANGE", BMLLTradeType="OTC"),
+    trade(40, BID, 5, 10.0, Classification="DARK", BMLLParticipantType="RETAIL", IsBlock="N"),
+    trade(70, ASK, 7, 10.0, Classification="OFF_BOOK_ON_EXCHANGE", BMLLTradeType="OTC"),
+]
+
+
+def test_kind_measures_count_every_trade_of_their_kind() -> None:
+    measures = ["Volume", "Count", "VWAP", "RetailCount", "BlockCount", "AuctionNotional"]
+    config = {
+        "generic_metrics": [{"sides": ["Total", "Ask"], "measures": [*measures, "OTCVolume"]}]
+    }
+    frame = compute(config, KINDS)
+    first = bucket(frame, 1)
+    assert (first["TradeTotalVolume"], first["TradeTotalCount"]) == (100, 1)  # lit only
+    assert (first["TradeTotalRetailCount"], first["TradeAskRetailCount"]) == (2, 1)
+    assert (first["TradeTotalBlockCount"], first["TradeAskBlockCount"]) == (1, 1)
+    assert first["TradeTotalAuctionNotional"] == pytest.approx(40 * 10.0 / 2)
+    assert first["TradeAskAuctionNotional"] == 0
+    assert first["TradeTotalOTCVolume"] == 60 and first["TradeAskOTCVolume"] == 60
+    # A bucket with off-book trades only: no lit volume, but OTC volume.
+    second = bucket(frame, 2)
+    assert (second["TradeTotalVolume"], second["TradeTotalCount"]) == (0, 0)
+    assert second["TradeTotalVWAP"] is None and second["TradeTotalOTCVolume"] == 7
+
+
+def test_volatility_of_log_returns_annualised() -> None:
+    rows = [trade(5, ASK, 1, 10.0), trade(15, BID, 1, 11.0), trade(25, ASK, 1, 10.5)]
+    rows += [trade(70, ASK, 1, 10.0)]  # a lone trade: no return
+    config = {"generic_metrics": [{"sides": ["Total", "Ask"], "measures": "Volatility"}]}
+    frame = compute(config, rows)
+    returns = [math.log(11.0 / 10.0), math.log(10.5 / 11.0)]
+    mean = sum(returns) / 2
+    std = math.sqrt(sum((r - mean) ** 2 for r in returns))  # ddof 1 over two returns
+    first = bucket(frame, 1)
+    assert first["TradeTotalVolatility"] == pytest.approx(std * math.sqrt(2 * 252 * 86400 / 60))
+    assert first["TradeAskVolatility"] is None  # one Ask return: 10.0 → 10.5
+    assert bucket(frame, 2)["TradeTotalVolatility"] is None
+
+
+def test_flag_metrics() -> None:
+    rows = [
+        trade(10, ASK, 100, 10.0, NegotiatedTrade="NLIQ", LotType="Odd Lot"),
+        trade(20, BID, 50, 12.0, NegotiatedTrade="-", Classification="DARK"),
+        trade(30, BID, 10, 11.0, NegotiatedTrade="PRIC", Classification="OFF_BOOK_ON_EXCHANGE"),
+    ]
+    config = {
+        "flag_metrics": [
+            {
+                "flags": ["NegotiatedTrade", "OddLotTrade"],
+                "measures": ["Volume", "Count", "AvgNotional"],
+                "sides": ["Total", "Bid"],
+            }
+        ]
+    }
+    row = bucket(compute(config, rows), 1)
+    assert (row["NegotiatedTradeVolume"], row["NegotiatedTradeCount"]) == (110, 2)
+    assert row["NegotiatedTradeAvgNotional"] == pytest.approx((1000 + 110) / 2 / 2)
+    assert (row["NegotiatedTradeVolumeBid"], row["NegotiatedTradeCountBid"]) == (10, 1)
+    assert (row["OddLotTradeCount"], row["OddLotTradeCountBid"]) == (1, 0)
+    assert row["OddLotTradeAvgNotionalBid"] is None
+
+
+# -- per-trade families: discrepancy, change, impact ---------------------------------------
+
+
+def quoted(seconds: float, side: int, price: float, **extra: object) -> dict[str, object]:
+    return trade(seconds, side, 10, price, PreTradeMid1ms=10.0, **extra)
+
+
+def test_discrepancy_to_reference_prices_in_bps() -> None:
+    rows = [
+        quoted(10, ASK, 10.02, BestBidPrice=9.99, BestAskPrice=10.01),
+        quoted(20, BID, 9.97, BestBidPrice=9.97, BestAskPrice=9.99),
+        {**quoted(30, ASK, 10.04), "Size": 30, "TradeNotional": 301.2},
+    ]
+    config = {
+        "discrepancy_metrics": [
+            {
+                "references": "PreTradeMid",
+                "sides": ["Total", "Ask"],
+                "aggregations": ["Mean", "Max", "VWA"],
+            },
+            {"references": ["MidPrice", "BestBid"]},
+        ]
+    }
+    row = bucket(compute(config, rows), 1)
+    bps = [20.0, -30.0, 40.0]
+    assert row["DiscrepancyToPreTradeMid"] == pytest.approx(sum(bps) / 3)
+    assert row["DiscrepancyToPreTradeMidMax"] == pytest.approx(40.0)
+    assert row["DiscrepancyToPreTradeMidVWA"] == pytest.approx((200 - 300 + 1200) / 50)
+    assert row["DiscrepancyToPreTradeMidAsk"] == pytest.approx(30.0)
+    assert row["DiscrepancyToPreTradeMidAskMax"] == pytest.approx(40.0)
+    # The third trade has no best prices: it does not count against them.
+    assert row["DiscrepancyToMidPrice"] == pytest.approx((20.0 + (9.97 - 9.98) / 9.98 * 1e4) / 2)
+    assert row["DiscrepancyToBestBid"] == pytest.approx(((10.02 - 9.99) / 9.99 * 1e4 + 0) / 2)
+
+
+def test_change_measures_and_their_scopes() -> None:
+    rows = [
+        trade(10, ASK, 1, 10.0, PricePoint=1.0, PricePointAtVenue=0.5, PreTradeElapsedTimeChg=4),
+        trade(20, BID, 1, 10.0, PricePoint=0.0, PricePointAtVenue=0.0, PreTradeElapsedTimeChg=8),
+    ]
+    config = {
+        "change_metrics": [
+            {"measures": "PricePoint", "scopes": ["Local", "Venue"]},
+            {"measures": "PreTradeElapsedTimeChg"},
+        ]
+    }
+    row = bucket(compute(config, rows), 1)
+    assert (row["PricePoint"], row["PricePointAtVenue"]) == (0.5, 0.25)
+    assert row["PreTradeElapsedTimeChg"] == 6.0
+    with pytest.raises(ValueError, match="scope Venue exists for PricePoint only"):
+        compute({"change_metrics": [{"measures": "PostTradeElapsedTimeChg", "scopes": "Venue"}]})
+
+
+def test_impact_uses_the_post_trade_mid_at_the_horizon() -> None:
+    rows = [
+        quoted(
+            10, ASK, 10.02, PostTradeMid=10.0, PostTradeMid5000ms=10.03, PostTradeMid1000ms=10.01
+        ),
+        quoted(20, BID, 9.99, PostTradeMid=10.0, PostTradeMid5000ms=9.97, PostTradeMid1000ms=9.98),
+        quoted(30, UNKNOWN, 10.0, PostTradeMid5000ms=12.0, PostTradeMid1000ms=12.0),
+    ]
+    config = {
+        "impact_metrics": [
+            {
+                "variant": ["EffectiveSpread", "RealizedSpread", "PriceImpact"],
+                "horizon": ["5s", "1000ms"],
+            }
+        ]
+    }
+    row = bucket(compute(config, rows), 1)
+    assert row["EffectiveSpread5s"] == pytest.approx((0.04 + 0.02 + 0.0) / 3)
+    assert row["RealizedSpread5s"] == pytest.approx((2 * (10.02 - 10.03) - 2 * (9.99 - 9.97)) / 2)
+    assert row["PriceImpact5s"] == pytest.approx((2 * 0.03 - 2 * (9.97 - 10.0)) / 2)
+    assert row["PriceImpact1s"] == pytest.approx((2 * 0.01 - 2 * (9.98 - 10.0)) / 2)
+    with pytest.raises(ValueError, match="BMLL has post-trade mids at 1ms, 2ms"):
+        compute({"impact_metrics": [{"variant": "PriceImpact", "horizon": "3s"}]})
+
+
+def test_market_states_filter_and_column_order() -> None:
+    rows = [trade(10, ASK, 5, 10.0, MarketState="CONTINUOUS_TRADING")]
+    rows += [trade(20, ASK, 7, 10.0, MarketState="CLOSING_AUCTION")]
+    config = {
+        "market_states": ["CLOSING_AUCTION"],
+        "discrepancy_metrics": [{"references": "BestBid"}],
+        "generic_metrics": [{"measures": ["Volume", "Volatility", "Count"]}],
+    }
+    frame = compute(config, rows)
+    assert frame.columns == [
+        "ListingId",
+        "TimeBucket",
+        "TradeTotalVolume",
+        "TradeTotalCount",
+        "TradeTotalVolatility",
+        "DiscrepancyToBestBid",
+    ]
+    assert bucket(frame, 1)["TradeTotalVolume"] == 7
+
+
+# -- retail_imbalance ----------------------------------------------------------------------
+
+
+def test_retail_imbalance_over_retail_trades_of_known_side() -> None:
+    rows = [
+        trade(10, ASK, 100, 10.0, BMLLParticipantType="RETAIL", Classification="DARK"),
+        trade(20, BID, 20, 10.0, BMLLParticipantType="RETAIL"),
+        trade(30, UNKNOWN, 500, 10.0, BMLLParticipantType="RETAIL"),
+        trade(40, BID, 900, 10.0),  # not retail
+        trade(70, UNKNOWN, 5, 10.0, BMLLParticipantType="RETAIL"),
+    ]
+    frame = run_analytic(RetailImbalanceAnalytic, {"trades": trades_frame(rows)})
+    assert bucket(frame, 1)["RetailTradeImbalance"] == pytest.approx((500 - 100) / 600)
+    assert bucket(frame, 2)["RetailTradeImbalance"] is None
+
+
+class TestRetailImbalanceContract(AnalyticContract):
+    analytic = RetailImbalanceAnalytic
+    tables = {"trades": trades_frame([trade(10, ASK, 1, 10.0, BMLLParticipantType="RETAIL")])}
+    expected_columns = ["RetailTradeImbalance"]
+
+
+class TestTradeFamiliesContract(AnalyticContract):
+    analytic = TradeAnalytic
+    tables = {"trades": trades_frame([quoted(10, ASK, 10.02, PostTradeMid1000ms=10.01)])}
+    config = {
+        "metric_prefix": "T_",
+        "generic_metrics": [
+            {"sides": ["Ask", "Total"], "measures": ["Volume", "OTCVolume", "Volatility"]}
+        ],
+        "flag_metrics": [{"flags": "BlockTrade", "measures": "Count"}],
+        "discrepancy_metrics": [
+            {"references": ["EBBO", "PreTradeMid"], "aggregations": ["Mean", "Std"]}
+        ],
+        "change_metrics": [{"measures": ["PricePoint"], "scopes": ["Local", "Primary"]}],
+        "impact_metrics": [{"variant": "PriceImpact"}],
+    }

@@ -1,5 +1,5 @@
 """What both characteristics analytics share: the options, the per-bucket aggregation and
-the expressions reading BMLL's text flags."""
+expressions over BMLL's text columns (flags: :mod:`basalt.analytics.codes`)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from basalt import Analytic, AnalyticContext
 from basalt.analytic import KEYS
+from basalt.analytics.codes import text
 from basalt.metrics import MetricDoc
 
 __all__ = [
-    "FALSE_MARKERS",
     "UNKNOWN_MARKERS",
     "Characteristics",
     "CharacteristicsConfig",
     "flag_doc",
-    "flag_set",
     "has_text",
     "is_unknown",
     "ordered",
-    "text",
 ]
-
-FALSE_MARKERS = ("", "-", "FALSE", "F", "NO", "0")
-"""Values of a BMLL flag column meaning "not set" (after trimming and upper-casing)."""
 
 UNKNOWN_MARKERS = ("", "UNKNOWN")
 """Values of a BMLL category column meaning "unknown" (after trimming and upper-casing)."""
@@ -43,17 +38,6 @@ class CharacteristicsConfig(BaseModel):
 def flag_doc(name: str, condition: str, description: str = "") -> MetricDoc:
     """The doc of a flag column: true when a row of the bucket has ``condition``."""
     return MetricDoc(name, "Flag", f"true when a row of the bucket has {condition}", description)
-
-
-def text(column: str) -> pl.Expr:
-    """A text column trimmed and upper-cased, for comparisons with BMLL's codes."""
-    return pl.col(column).str.strip_chars().str.to_uppercase()
-
-
-def flag_set(column: str) -> pl.Expr:
-    """Whether a flag column (``"Y"``, ``"H"``, ``"X"``, ``"TRUE"``, ... vs ``"-"``,
-    ``"FALSE"``) is set on the row: non-null and not one of :data:`FALSE_MARKERS`."""
-    return text(column).is_in(FALSE_MARKERS).not_().fill_null(False)
 
 
 def is_unknown(column: str) -> pl.Expr:

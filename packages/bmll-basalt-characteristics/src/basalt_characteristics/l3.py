@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from basalt.analytics.codes import text
 from basalt.metrics import MetricDoc
-from basalt_characteristics.base import Characteristics, flag_doc, has_text, ordered, text
+from basalt_characteristics.base import Characteristics, flag_doc, has_text, ordered
 
 __all__ = ["ORDERED_COLUMNS", "L3Characteristics"]
 

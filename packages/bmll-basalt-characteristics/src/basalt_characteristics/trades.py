@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from basalt.analytics.codes import FALSE_MARKERS, flag_set, text
 from basalt.metrics import MetricDoc
-from basalt_characteristics.base import (
-    Characteristics,
-    flag_doc,
-    flag_set,
-    has_text,
-    is_unknown,
-    text,
-)
+from basalt_characteristics.base import Characteristics, flag_doc, has_text, is_unknown
 
 __all__ = ["TradeCharacteristics"]
 
@@ -59,9 +53,7 @@ DOCS = (
         "",
     ),
     *(
-        flag_doc(
-            name, f"the {column} flag set", "Set: anything but null, blank, -, FALSE, F, NO, 0."
-        )
+        flag_doc(name, f"the {column} flag set", f"Not set: null, {', '.join(FALSE_MARKERS)}.")
         for name, column in FLAGS.items()
     ),
     flag_doc("TradeHasTradeId", "a non-blank TradeId"),

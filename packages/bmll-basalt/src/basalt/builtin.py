@@ -37,9 +37,11 @@ def basalt_register_analytics() -> list[type]:
     from basalt.analytics.l2tw import L2TimeWeightedAnalytic
     from basalt.analytics.l3 import L3Analytic
     from basalt.analytics.trade import TradeAnalytic
+    from basalt.analytics.trade.retail import RetailImbalanceAnalytic
 
     return [
         TradeAnalytic,
+        RetailImbalanceAnalytic,
         L2Analytic,
         L2TimeWeightedAnalytic,
         L3Analytic,

@@ -57,6 +57,7 @@ UNITS = {
     "Timestamp": "a point in time (UTC, nanoseconds)",
     "Id": "an identifier",
     "Label": "a text label",
+    "Source": "the unit of the BMLL input column it aggregates",
 }
 """The units a :class:`MetricDoc` may use, with their meaning."""
 
