@@ -22,6 +22,7 @@ from basalt.errors import ConfigError
 from basalt.lake import Lake
 from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
+from basalt.timeline import dense_grid, forward_fill
 
 __all__ = ["PASSTHROUGH", "TableInput", "Task", "TaskResult", "execute_task", "join_module_outputs"]
 
@@ -121,13 +122,19 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
     ctx = AnalyticContext(pass_config.name, task.day, bucket, task.listings, tables)
     outputs = [(a.name, a().compute(ctx, pass_config.module_config(a.name))) for a in analytics]
     keys = analytics[0].join_keys
+    joined = join_module_outputs(outputs, keys)
+    if pass_config.timeline_mode == "dense":
+        grid = dense_grid(pass_config.dense, bucket, task.day, ids, tables.get("marketstate"))
+        joined = grid.join(joined, on=list(keys), how="full", coalesce=True)
     passthrough = [c for c in PASSTHROUGH if c in task.listings.columns]
     universe = task.listings.lazy().select("ListingId", *passthrough)
-    return (
-        join_module_outputs(outputs, keys)
-        .join(universe, on="ListingId", how="left")
+    result = (
+        joined.join(universe, on="ListingId", how="left")
         .select(*keys, *passthrough, pl.exclude(*keys, *passthrough))
         .sort(*keys)
+    )
+    return (
+        forward_fill(result, pass_config.forward_fill, keys) if pass_config.forward_fill else result
     )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.planning.dates import BatchFreq
 from basalt.timebuckets import Anchor, BucketSpec, Closed
+from basalt.timeline import DAILY_BUCKET, DenseConfig, TimelineMode, canonical_mode
 
 __all__ = ["DEFAULT_PATH_TEMPLATE", "AnalyticsConfig", "OutputConfig", "PassConfig", "PrepareMode"]
 
@@ -67,14 +68,36 @@ class PassConfig(BaseModel):
     batch_freq: BatchFreq | None = Field(
         default=None, description="Date batching of this pass; default BATCH_FREQ."
     )
+    timeline_mode: Annotated[TimelineMode, BeforeValidator(canonical_mode)] = Field(
+        default="sparse",
+        description="sparse: buckets with data; dense: every bucket of each listing's session "
+        "too; daily: one bucket per listing and day.",
+    )
+    dense: DenseConfig = Field(
+        default_factory=DenseConfig,
+        validation_alias=AliasChoices("dense", "dense_analytics"),
+        description="How dense mode finds each listing's session.",
+    )
+    forward_fill: list[str] = Field(
+        default_factory=list,
+        description="Columns (glob patterns, e.g. '*Price1' or '*') whose last value is "
+        "carried forward over each listing's empty buckets of the day.",
+    )
 
     def bucket(self, default_seconds: float) -> BucketSpec:
-        """The pass's bucket settings."""
+        """The pass's bucket settings (one bucket a day in daily mode)."""
+        if self.timeline_mode == "daily":
+            return DAILY_BUCKET
         return BucketSpec(
             self.time_bucket_seconds or default_seconds,
             self.time_bucket_anchor,
             self.time_bucket_closed,
         )
+
+    def timeline_tables(self) -> list[str]:
+        """Tables the time mode reads (the market state for adaptive dense sessions)."""
+        adaptive = self.timeline_mode == "dense" and self.dense.mode == "adaptive"
+        return ["marketstate"] if adaptive else []
 
     def module_config(self, module: str) -> Any:
         """The validated options of ``module`` in this pass."""

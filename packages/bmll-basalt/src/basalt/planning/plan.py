@@ -75,9 +75,10 @@ class PassPlanner:
         )
 
     def tables(self) -> dict[str, type[DataTable]]:
-        """The input tables of the pass: what its modules require, plus TABLES_TO_LOAD."""
+        """The input tables of the pass: what its modules and time mode require, plus
+        TABLES_TO_LOAD."""
         names = [t for m in self.pass_config.modules for t in self.registry.analytics[m].requires]
-        names += list(self.config.TABLES_TO_LOAD)
+        names += self.pass_config.timeline_tables() + list(self.config.TABLES_TO_LOAD)
         return {name: self.registry.tables[name] for name in dict.fromkeys(names)}
 
     def group_column(self) -> str | None:
