@@ -119,9 +119,17 @@ def test_plugins_list(basalt_cli: Invoke) -> None:
     listing = json.loads(basalt_cli("plugins", "list", "--json").output)
     kernel = next(p for p in listing["plugins"] if p["name"] == "basalt")
     assert kernel["distribution"] == "bmll-basalt" and kernel["version"] == "0.1.0"
-    assert kernel["registers"]["analytics"] == ["l2", "trade"]
+    assert kernel["registers"]["analytics"] == [
+        "cbbo_analytics",
+        "execution",
+        "l2",
+        "l2tw",
+        "l3",
+        "retail_imbalance",
+        "trade",
+    ]
     text = basalt_cli("plugins", "list").output
-    assert "basalt  (bmll-basalt 0.1.0)" in text and "analytics: l2, trade" in text
+    assert "basalt  (bmll-basalt 0.1.0)" in text and "analytics: cbbo_analytics, execution" in text
 
 
 def test_console_script_maps_errors_to_exit_codes(tmp_path: Path) -> None:

@@ -31,10 +31,26 @@ def analytic_named(name: str) -> type[Analytic]:
 def test_kernel_registers_through_the_hooks() -> None:
     registry = Registry.create(autoload=False)
     assert registry.analytics["trade"].__name__ == "TradeAnalytic"
-    assert set(registry.tables) == {"trades", "l2", "l3", "marketstate", "reference"}
+    assert set(registry.tables) == {
+        "trades",
+        "l2",
+        "l3",
+        "marketstate",
+        "reference",
+        "cbbo",
+        "imbalance",
+    }
     assert set(registry.universes) == {"all", "mic", "ticker", "file"}
     assert "parquet" in registry.outputs and "serial" in registry.executors
-    assert registry.provided_by("basalt")["analytics"] == ["l2", "trade"]
+    assert registry.provided_by("basalt")["analytics"] == [
+        "cbbo_analytics",
+        "execution",
+        "l2",
+        "l2tw",
+        "l3",
+        "retail_imbalance",
+        "trade",
+    ]
     assert registry.plugins["basalt"].distribution == "bmll-basalt"
 
 

@@ -32,7 +32,7 @@ from typing import Protocol
 import polars as pl
 
 from basalt.config.build import universe_spec
-from basalt.config.loading import Pipeline
+from basalt.config.loading import Pipeline, dump_config
 from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
 from basalt.errors import ConfigError, DataError
 from basalt.executors.base import Executor, TaskOutcome
@@ -267,7 +267,7 @@ class PassRun:
         config = self.config
         planner = PassPlanner(
             config=config,
-            config_json=json.dumps(config.model_dump(mode="json", by_alias=False)),
+            config_json=json.dumps(dump_config(config, self.registry)),
             pass_index=self.pass_index,
             registry=self.registry,
             universe=make_universe(self.pipeline, self.registry),

@@ -114,7 +114,7 @@ def config(path: str | None, schema: bool) -> None:
     import yaml
 
     from basalt.config.build import config_model
-    from basalt.config.loading import load_pipeline
+    from basalt.config.loading import dump_config, load_pipeline
     from basalt.plugins import get_registry
 
     if schema:
@@ -122,10 +122,5 @@ def config(path: str | None, schema: bool) -> None:
         return
     if path is None:
         raise click.UsageError("give a pipeline file, or --schema")
-    loaded = load_pipeline(path)
-    data = loaded.config.model_dump(mode="json")
-    for pass_data in data["PASSES"]:  # show the options of the modules the pass uses only
-        for module in get_registry().analytics:
-            if module not in pass_data["modules"]:
-                pass_data.pop(module, None)
+    data = dump_config(load_pipeline(path).config)  # the options of the modules used only
     click.echo(yaml.safe_dump(data, sort_keys=False))

@@ -25,7 +25,13 @@ from basalt.errors import ConfigError
 from basalt.lake import DATA_ROOT_ENV
 from basalt.plugins import Registry, get_registry
 
-__all__ = ["Pipeline", "format_validation_error", "load_pipeline", "validate_config"]
+__all__ = [
+    "Pipeline",
+    "dump_config",
+    "format_validation_error",
+    "load_pipeline",
+    "validate_config",
+]
 
 UniverseFunction = Callable[[str], pl.DataFrame]
 
@@ -76,6 +82,17 @@ def validate_config(
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def dump_config(config: AnalyticsConfig, registry: Registry | None = None) -> dict[str, Any]:
+    """``config`` as JSON-ready data, each pass with the options of its own modules only
+    (the others are their defaults)."""
+    data = config.model_dump(mode="json", by_alias=False)
+    modules = set((registry or get_registry()).analytics)
+    for pass_data in data["PASSES"]:
+        for unused in modules - set(pass_data["modules"]):
+            pass_data.pop(unused, None)
+    return data
 
 
 def _read_python(path: Path) -> tuple[dict[str, Any], UniverseFunction | None]:
