@@ -13,10 +13,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import polars as pl
+
 from basalt.sampledata import generate_lake
 from basalt.sampledata.generate import trading_days
 
-__all__ = ["START", "LakeSpec", "ensure_lake", "input_rows", "weekdays"]
+__all__ = ["START", "LakeSpec", "ensure_lake", "file_rows", "input_rows", "weekdays"]
 
 START = dt.date(2024, 3, 4)
 MARKER = "lake.json"
@@ -82,6 +84,14 @@ def ensure_lake(data_dir: Path, spec: LakeSpec, days: int) -> Path:
         marker.write_text(json.dumps({"spec": _key(spec), "days": done}))
         print(f"  generated {spec.name} {day} in {time.perf_counter() - started:.1f} s", flush=True)
     return root
+
+
+def file_rows(root: Path, folder: str, days: int) -> int:
+    """Rows of the files under ``folder`` of the first ``days`` weekdays (from footers)."""
+    paths = [p for day in weekdays(days) for p in root.glob(f"{folder}/*/{day:%Y/%m/%d}/*")]
+    if not paths:
+        return 0
+    return int(pl.scan_parquet(paths).select(pl.len()).collect().item())
 
 
 def input_rows(root: Path, days: int, tables: tuple[str, ...] = TABLES) -> int:

@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 from basalt.config.loading import load_pipeline
 from basalt.runner import run_pipeline
 from baseline import trade_files, trade_metrics
-from lake import LakeSpec, ensure_lake, input_rows, weekdays
+from lake import LakeSpec, ensure_lake, file_rows, input_rows, weekdays
 from runs import PIPELINES, BasaltRuns, dask_missing, run_basalt, same_files
 
 __all__ = ["MEASUREMENTS", "NOISY", "Bench", "Metric", "Sizes"]
@@ -245,6 +245,21 @@ class Bench:
             ]
         return metrics
 
+    def passes(self) -> list[Metric]:
+        """6: the L3 and l2tw passes, and trade + L2 with the default metric sets, over one
+        day with two workers."""
+        metrics = []
+        for pipeline, (label, folders, targets) in PASSES.items():
+            runs = self.basalt(pipeline, 1)
+            rows = sum(file_rows(self.lake(1), folder, 1) for folder in folders)
+            wall, peak = targets or (None, None)
+            metrics += [
+                Metric(6, f"{label} 1 day: wall", runs.wall, "s", wall and ("<", wall)),
+                Metric(6, f"{label} 1 day: input rows/s", rows / runs.wall, "rows/s"),
+                Metric(6, f"{label} 1 day: peak RSS", runs.peak / GIB, "GiB", peak and ("<", peak)),
+            ]
+        return metrics
+
     def dask(self) -> list[Metric]:
         """5: the scaling run on the dask executor; outputs must equal the local executor's."""
         days = self.sizes.scaling_days
@@ -264,6 +279,14 @@ class Bench:
                 ("=", "identical"),
             ),
         ]
+
+
+PASSES = {
+    "l3": ("L3", ("Equity-L3",), None),
+    "l2tw": ("l2tw", ("Equity",), None),
+    "trade_l2_defaults": ("trade+L2 default metrics", ("Trades-Plus", "Equity"), (3.0, 1.0)),
+}
+"""Measurement 6: pipeline → (label, lake folders read, (wall s, peak GiB) targets)."""
 
 
 def _days(count: int) -> str:
@@ -287,4 +310,5 @@ MEASUREMENTS: dict[int, Callable[[Bench], list[Metric]]] = {
     3: Bench.memory,
     4: Bench.scaling,
     5: Bench.dask,
+    6: Bench.passes,
 }

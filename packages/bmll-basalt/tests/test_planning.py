@@ -113,6 +113,11 @@ def test_packing_keeps_instruments_together() -> None:
     assert pack_listings(frame, budget_bytes=25, group="InstrumentId") == [[1, 3], [2, 4]]
 
 
+def test_listings_without_an_instrument_are_not_grouped_together() -> None:
+    frame = sizes((1, 10), (2, 10), (3, 10), groups=[None, None, None])
+    assert pack_listings(frame, budget_bytes=25, group="InstrumentId") == [[1, 2], [3]]
+
+
 @given(st.lists(st.floats(0, 100), min_size=1, max_size=50), st.floats(1, 300), st.integers(1, 4))
 def test_packing_invariants(bytes_: list[float], budget: float, workers: int) -> None:
     frame = sizes(*enumerate(bytes_, start=1))

@@ -12,18 +12,20 @@ def pack_listings(
 ) -> list[list[int]]:
     """Pack the listings of ``sizes`` (``ListingId``, ``Bytes``) into batches.
 
-    Listings are taken in ``ListingId`` order (by ``group`` first when given, and listings of
-    one group always share a batch). A batch is closed before it would exceed the budget and
+    Listings are taken in ``ListingId`` order; listings of one ``group`` value always share a
+    batch, taken at the place of their first listing (a listing whose group is null is alone). A batch is closed before it would exceed the budget and
     once it holds an even share of the total for ``min_batches`` batches (so that many
     workers get work); a single group larger than the budget gets a batch of its own.
     """
     if sizes.is_empty():
         return []
+    # A listing without a group value is a unit of its own.
+    unit = pl.coalesce(pl.col(group), -pl.col("ListingId")) if group else pl.col("ListingId")
     units = (
-        sizes.with_columns(pl.col(group or "ListingId").alias("Unit"))
+        sizes.with_columns(unit.alias("Unit"))
         .group_by("Unit")
         .agg(pl.col("ListingId").sort(), pl.col("Bytes").sum())
-        .sort("Unit")
+        .sort(pl.col("ListingId").list.first())
         .select("ListingId", "Bytes")
         .rows()
     )

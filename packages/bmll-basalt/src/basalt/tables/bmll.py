@@ -112,14 +112,15 @@ class CbboTable(DataTable):
 
 
 class ImbalanceTable(DataTable):
-    """BMLL auction imbalance feed: indicative prices and quantities during auctions."""
+    """BMLL auction imbalance feed: indicative prices and quantities during auctions.
+    ``EventTimestamp`` is ``TimestampNanoseconds``, else ``Timestamp``."""
 
     name = "imbalance"
     folder = "Imbalance"
     prefix = "imbalance-"
     schema_name = "imbalance"
     timestamp = "EventTimestamp"
-    required_columns = ("ListingId", "Timestamp")
+    required_columns = ("ListingId",)
 
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -16,7 +16,15 @@ from typing import Any
 import polars as pl
 
 from basalt.tables.base import DataTable
-from basalt.tables.bmll import L2Table, L3Table, MarketStateTable, ReferenceTable, TradesTable
+from basalt.tables.bmll import (
+    CbboTable,
+    ImbalanceTable,
+    L2Table,
+    L3Table,
+    MarketStateTable,
+    ReferenceTable,
+    TradesTable,
+)
 from basalt.timebuckets import BucketSpec
 
 __all__ = [
@@ -26,6 +34,8 @@ __all__ = [
     "DEFAULT_MIC",
     "Row",
     "bmll_frame",
+    "cbbo_frame",
+    "imbalance_frame",
     "l2_frame",
     "l3_frame",
     "marketstate_frame",
@@ -90,6 +100,8 @@ _DEFAULTS: dict[type[DataTable], dict[str, Default]] = {
     L2Table: {**_LISTED, "TradeDate": _day_of("TimestampNanoseconds", "EventTimestamp")},
     L3Table: {**_LISTING, "TradeDate": _day_of("TimestampNanoseconds")},
     MarketStateTable: _LISTED,
+    CbboTable: {**_LISTED, "TradeDate": _day_of("TimestampNanoseconds", "EventTimestamp")},
+    ImbalanceTable: {**_LISTED, "TradeDate": _day_of("TimestampNanoseconds", "Timestamp")},
     ReferenceTable: {**_LISTED, "Date": _day_of()},
 }
 
@@ -152,6 +164,19 @@ def marketstate_frame(
 ) -> pl.LazyFrame:
     """A market-state frame (``EventTimestamp`` from ``TimestampNanoseconds``, ``TimeBucket``)."""
     return table_frame(MarketStateTable, rows, bucket)
+
+
+def cbbo_frame(rows: Iterable[Row], bucket: BucketSpec | None = DEFAULT_BUCKET) -> pl.LazyFrame:
+    """A CBBO frame (``EventTimestamp`` in ns, ``TimeBucket``)."""
+    return table_frame(CbboTable, rows, bucket)
+
+
+def imbalance_frame(
+    rows: Iterable[Row], bucket: BucketSpec | None = DEFAULT_BUCKET
+) -> pl.LazyFrame:
+    """An auction-imbalance frame (``EventTimestamp`` from ``TimestampNanoseconds`` or
+    ``Timestamp``, ``TimeBucket``)."""
+    return table_frame(ImbalanceTable, rows, bucket)
 
 
 def reference_frame(rows: Iterable[Row]) -> pl.LazyFrame:
