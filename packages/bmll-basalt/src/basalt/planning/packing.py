@@ -13,9 +13,10 @@ def pack_listings(
     """Pack the listings of ``sizes`` (``ListingId``, ``Bytes``) into batches.
 
     Listings are taken in ``ListingId`` order; listings of one ``group`` value always share a
-    batch, taken at the place of their first listing (a listing whose group is null is alone). A batch is closed before it would exceed the budget and
-    once it holds an even share of the total for ``min_batches`` batches (so that many
-    workers get work); a single group larger than the budget gets a batch of its own.
+    batch, taken at the place of their first listing (a listing whose group is null is
+    alone). A batch is closed before it would exceed the budget and once it holds an even
+    share of the total for ``min_batches`` batches (so that many workers get work); a single
+    group larger than the budget gets a batch of its own.
     """
     if sizes.is_empty():
         return []

@@ -4,8 +4,8 @@ Enable the fixtures with ``pytest_plugins = ["basalt.testing"]`` in a top-level
 ``conftest.py`` (or ``pytest -p basalt.testing``); nothing is registered automatically.
 
 - frames: :func:`trades_frame`, :func:`l2_frame`, :func:`l3_frame`, :func:`marketstate_frame`,
-  :func:`cbbo_frame`, :func:`imbalance_frame`, :func:`reference_frame` build what an analytic sees in ``ctx.table(...)``; :func:`bmll_frame`
-  builds the stored BMLL file.
+  :func:`cbbo_frame`, :func:`imbalance_frame`, :func:`reference_frame` build what an analytic
+  sees in ``ctx.table(...)``; :func:`bmll_frame` builds the stored BMLL file.
 - running: :func:`make_context`, :func:`compute_analytic`, :func:`run_analytic`.
 - fixtures: ``basalt_registry``, ``basalt_cli``, ``temporary_distribution``.
 - contracts: :class:`AnalyticContract`.
@@ -55,8 +55,8 @@ __all__ = [
     "basalt_registry",
     "bmll_frame",
     "cbbo_frame",
-    "imbalance_frame",
     "compute_analytic",
+    "imbalance_frame",
     "installed_distribution",
     "l2_frame",
     "l3_frame",
