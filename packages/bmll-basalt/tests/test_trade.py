@@ -407,3 +407,15 @@ class TestTradeFamiliesContract(AnalyticContract):
         "change_metrics": [{"measures": ["PricePoint"], "scopes": ["Local", "Primary"]}],
         "impact_metrics": [{"variant": "PriceImpact"}],
     }
+
+
+def test_change_and_impact_names_follow_their_patterns() -> None:
+    rows = [quoted(10, ASK, 10.02, PricePoint=1.0, PostTradeMid1000ms=10.01)]
+    config = {
+        "change_metrics": [{"measures": "PricePoint", "output_name_pattern": "PP{scope}"}],
+        "impact_metrics": [
+            {"variant": "PriceImpact", "output_name_pattern": "{variant}_{horizon}"}
+        ],
+    }
+    row = bucket(compute(config, rows), 1)
+    assert (row["PP"], row["PriceImpact_1s"]) == (1.0, pytest.approx(2 * 0.01))

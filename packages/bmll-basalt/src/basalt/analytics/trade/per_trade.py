@@ -254,6 +254,12 @@ class TradeChangeConfig(BaseModel):
         "for PricePoint only.",
     )
 
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {measure} and {scope} (empty, AtPrimary or "
+        "AtVenue); default {measure}{scope}.",
+    )
+
     @model_validator(mode="after")
     def _known_columns(self) -> TradeChangeConfig:
         if "Venue" in self.scopes and set(self.measures) - {"PricePoint"}:
@@ -261,12 +267,14 @@ class TradeChangeConfig(BaseModel):
         return self
 
     def metrics(self, prefix: str, path: str) -> Iterator[tuple[Column, pl.Expr]]:
+        pattern = self.output_name_pattern or "{measure}{scope}"
         for measure in self.measures:
             doc = PER_TRADE_DOCS["PricePoint" if measure == "PricePoint" else "ElapsedTimeChg"]
             for scope in self.scopes:
-                column = f"{measure}{SCOPES[scope]}"
                 values = {"measure": measure, "scope": SCOPES[scope]}
-                yield Column(prefix + column, doc, values, path), pl.col(column).mean()
+                name = column_name(prefix, pattern, **values)
+                source = f"{measure}{SCOPES[scope]}"
+                yield Column(name, doc, values, path), pl.col(source).mean()
 
 
 class TradeImpactConfig(BaseModel):
@@ -289,12 +297,18 @@ class TradeImpactConfig(BaseModel):
         "…) or a trades-plus column.",
     )
 
+    output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern with {variant} and {horizon}; default {variant}{horizon}.",
+    )
+
     @field_validator("horizon")
     @classmethod
     def _horizons(cls, value: list[str]) -> list[str]:
         return [_label(_horizon_ms(h)) for h in value]
 
     def metrics(self, prefix: str, path: str) -> Iterator[tuple[Column, pl.Expr]]:
+        pattern = self.output_name_pattern or "{variant}{horizon}"
         reference = reference_price(self.reference_price_col)
         for variant in self.variant:
             for horizon in self.horizon:
@@ -306,8 +320,6 @@ class TradeImpactConfig(BaseModel):
                         value = 2 * signed() * (PRICE - mid)
                     case "PriceImpact":
                         value = 2 * signed() * (mid - reference)
-                values = {"horizon": horizon}
-                column = Column(
-                    f"{prefix}{variant}{horizon}", PER_TRADE_DOCS[variant], values, path
-                )
+                name = column_name(prefix, pattern, variant=variant, horizon=horizon)
+                column = Column(name, PER_TRADE_DOCS[variant], {"horizon": horizon}, path)
                 yield column, value.mean()
