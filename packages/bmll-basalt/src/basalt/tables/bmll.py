@@ -93,22 +93,14 @@ class MarketStateTable(DataTable):
         return _event_timestamp_from_ns(frame)
 
 
-class CbboTable(DataTable):
+class CbboTable(L2Table):
     """BMLL CBBO: the consolidated book of an instrument across its venues, one row per
-    change, 10 levels per side (the L2 layout, without ``MarketState``)."""
+    change, in the L2 layout (10 levels per side) without ``MarketState``."""
 
     name = "cbbo"
     folder = "CBBO"
     prefix = "cbbo-"
     schema_name = "cbbo"
-    timestamp = "EventTimestamp"
-    required_columns = ("ListingId", "EventTimestamp", "BidPrice1", "AskPrice1")
-
-    @classmethod
-    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.with_columns(
-            _first_ns("TimestampNanoseconds", "EventTimestamp").alias("EventTimestamp")
-        )
 
 
 class ImbalanceTable(DataTable):
