@@ -272,6 +272,7 @@ def test_metric_prefix_and_patterns() -> None:
         ({"levels": 0}, "greater than or equal to 1"),
         ({"market_states": []}, "at least 1 item"),
         ({"aggregations": ["Last"]}, "Extra inputs are not permitted"),
+        ({"volatility": [{}]}, "volatility is computed by the l2tw analytic"),
     ],
 )
 def test_invalid_options(config: dict[str, object], message: str) -> None:

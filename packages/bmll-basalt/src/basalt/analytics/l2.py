@@ -2,13 +2,15 @@
 
 Depth, spread and imbalance metrics take the values of the bucket's last snapshot (latest
 ``EventTimestamp``; of equal timestamps, the later row). Price bars (open, high, low, close)
-summarise every snapshot of the bucket. Expressions come from :mod:`basalt.analytics.book`.
+summarise every snapshot of the bucket. Expressions come from :mod:`basalt.analytics.book`;
+the option families and column docs defined here are shared with ``l2tw``.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Self
 
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -19,12 +21,14 @@ from basalt.analytics.common import OHLC_PARTS, as_list, column_name, ensure_uni
 from basalt.metrics import Column, MetricDoc
 
 __all__ = [
+    "BookConfig",
     "L2Analytic",
     "L2Config",
     "L2ImbalanceConfig",
     "L2LiquidityConfig",
     "L2OhlcConfig",
     "L2SpreadConfig",
+    "Metric",
     "last_snapshots",
     "price_bars",
 ]
@@ -43,6 +47,7 @@ DEFAULT_DEPTH: list[book.DepthMeasure] = [
     "CumOrders",
 ]
 DEFAULT_IMBALANCE: list[book.ImbalanceMeasure] = ["CumQuantity", "Orders"]
+TWA_NOTE = " (l2tw: followed by TWA)"
 
 LAST = "At the bucket's last snapshot (latest EventTimestamp). Null where a level is empty."
 LEVELS = tuple(str(level) for level in range(1, book.MAX_LEVEL + 1))
@@ -86,11 +91,13 @@ IMBALANCE_DOCS = {
     "CumNotional": _imbalance_doc("CumNotional", "price · quantity summed over levels 1..{level}"),
     "Orders": _imbalance_doc("Orders", "the orders summed over levels 1..{level}"),
 }
+PRICE_SOURCES = (
+    "Mid = (BidPrice1 + AskPrice1) / 2; WeightedMid = (BidPrice1 · AskQuantity1 + AskPrice1 · "
+    "BidQuantity1) / (AskQuantity1 + BidQuantity1); Bid, Ask = the best prices."
+)
 BARS = (
-    "Over every snapshot of the bucket where the series is defined. Mid = (BidPrice1 + "
-    "AskPrice1) / 2; WeightedMid = (BidPrice1 · AskQuantity1 + AskPrice1 · BidQuantity1) / "
-    "(AskQuantity1 + BidQuantity1); Bid, Ask = the best prices. With open_mode prev_close, "
-    "Open is the listing's latest earlier Close and High/Low include it."
+    f"Over every snapshot of the bucket where the series is defined. {PRICE_SOURCES} With "
+    "open_mode prev_close, Open is the listing's latest earlier Close and High/Low include it."
 )
 SOURCES = {"source": ("WeightedMid", "Mid", "Bid", "Ask")}
 BAR_DOCS = {
@@ -104,7 +111,7 @@ BAR_DOCS = {
 
 
 class Metric(NamedTuple):
-    """One last-snapshot column: its name, expression, doc and placeholder values."""
+    """One book metric column: its name, row-wise expression, doc and placeholder values."""
 
     name: str
     expr: pl.Expr
@@ -129,12 +136,12 @@ class L2LiquidityConfig(BaseModel):
     output_name_pattern: str | None = Field(
         default=None,
         description="Column name pattern with {side}, {measure} and {level}; "
-        "default {side}{measure}{level}.",
+        f"default {{side}}{{measure}}{{level}}{TWA_NOTE}.",
     )
 
-    def metrics(self, prefix: str) -> Iterator[Metric]:
-        """(column name, expression) for every side × measure × level."""
-        pattern = self.output_name_pattern or "{side}{measure}{level}"
+    def metrics(self, prefix: str, suffix: str = "") -> Iterator[Metric]:
+        """Every side × measure × level; ``suffix`` ends the default names."""
+        pattern = self.output_name_pattern or "{side}{measure}{level}" + suffix
         for side in self.sides:
             for measure in self.measures:
                 for level in self.levels:
@@ -157,12 +164,13 @@ class L2SpreadConfig(BaseModel):
     )
     output_name_pattern: str | None = Field(
         default=None,
-        description="Column name pattern with {variant} (Abs or Bps); default Spread{variant}.",
+        description="Column name pattern with {variant} (Abs or Bps); "
+        f"default Spread{{variant}}{TWA_NOTE}.",
     )
 
-    def metrics(self, prefix: str) -> Iterator[Metric]:
-        """(column name, expression) for every variant."""
-        pattern = self.output_name_pattern or "Spread{variant}"
+    def metrics(self, prefix: str, suffix: str = "") -> Iterator[Metric]:
+        """Every variant; ``suffix`` ends the default names."""
+        pattern = self.output_name_pattern or "Spread{variant}" + suffix
         for variant in self.variant:
             short = SPREAD_NAMES[variant]
             name = column_name(prefix, pattern, variant=short)
@@ -183,12 +191,12 @@ class L2ImbalanceConfig(BaseModel):
     output_name_pattern: str | None = Field(
         default=None,
         description="Column name pattern with {measure} and {level}; "
-        "default Imbalance{measure}{level}.",
+        f"default Imbalance{{measure}}{{level}}{TWA_NOTE}.",
     )
 
-    def metrics(self, prefix: str) -> Iterator[Metric]:
-        """(column name, expression) for every measure × level."""
-        pattern = self.output_name_pattern or "Imbalance{measure}{level}"
+    def metrics(self, prefix: str, suffix: str = "") -> Iterator[Metric]:
+        """Every measure × level; ``suffix`` ends the default names."""
+        pattern = self.output_name_pattern or "Imbalance{measure}{level}" + suffix
         for measure in self.measure:
             for level in self.levels:
                 name = column_name(prefix, pattern, measure=measure, level=level)
@@ -223,52 +231,54 @@ class L2OhlcConfig(BaseModel):
             yield source, (o, h, lo, c)
 
 
-class L2Config(BaseModel):
-    """Options of the ``l2`` analytic. With no family configured, the defaults are depth
-    (Bid and Ask × levels 1..``levels`` × Price, Quantity, NumOrders, CumQuantity, CumOrders),
-    imbalances (CumQuantity and Orders × levels 1..``levels``) and SpreadBps."""
+class BookConfig(BaseModel):
+    """Options shared by the book analytics ``l2`` and ``l2tw``: the depth, spread and
+    imbalance families, the depth of their defaults and the market states considered.
+    Subclasses name their ``families``; with none of them configured, they ``set_defaults``."""
 
     model_config = ConfigDict(extra="forbid")
+    families: ClassVar[tuple[str, ...]]
 
     metric_prefix: str = Field(default="", description="Prepended to every output column name.")
     levels: Level = Field(default=10, description="Depth of the default metrics, 1 to 10.")
     market_states: Annotated[list[str] | None, BeforeValidator(as_list)] = Field(
         default=None,
         min_length=1,
-        description="Consider only snapshots whose MarketState is listed; null considers all.",
+        description="Consider only snapshots whose MarketState is listed (l2tw: only the "
+        "time spent in those states); null considers all.",
     )
     liquidity: list[L2LiquidityConfig] = Field(
-        default_factory=list, description="Depth metric families (last snapshot)."
+        default_factory=list, description="Depth metric families."
     )
     spreads: list[L2SpreadConfig] = Field(
-        default_factory=list, description="Spread metric families (last snapshot)."
+        default_factory=list, description="Spread metric families."
     )
     imbalances: list[L2ImbalanceConfig] = Field(
-        default_factory=list, description="Imbalance metric families (last snapshot)."
-    )
-    ohlc: list[L2OhlcConfig] = Field(
-        default_factory=list, description="Price bar families (all snapshots of the bucket)."
+        default_factory=list, description="Imbalance metric families."
     )
 
     @model_validator(mode="after")
-    def _defaults(self) -> L2Config:
-        if not (self.liquidity or self.spreads or self.imbalances or self.ohlc):
-            levels = list(range(1, self.levels + 1))
-            self.liquidity = [L2LiquidityConfig(levels=levels, measures=DEFAULT_DEPTH)]
-            self.imbalances = [L2ImbalanceConfig(levels=levels, measure=DEFAULT_IMBALANCE)]
-            self.spreads = [L2SpreadConfig()]
-        return self
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> L2Config:
+    def _complete(self) -> Self:
+        if not any(getattr(self, family) for family in self.families):
+            self.set_defaults(list(range(1, self.levels + 1)))
         ensure_unique(self.output_columns())
         return self
 
-    def snapshot_metrics(self) -> list[Metric]:
-        """The depth, spread and imbalance metrics, in order."""
-        return [m for _, _, m in self._snapshot_metrics()]
+    @abstractmethod
+    def set_defaults(self, levels: list[int]) -> None:
+        """Fill in the default families for ``levels``."""
 
-    def _snapshot_metrics(self) -> Iterator[tuple[str, int, Metric]]:
+    @abstractmethod
+    def columns(self) -> list[Column]:
+        """The metric columns this configuration produces, in order, with their docs."""
+
+    def output_columns(self) -> list[str]:
+        """The metric columns this configuration produces, in order."""
+        return [column.name for column in self.columns()]
+
+    def book_metrics(self, suffix: str = "") -> Iterator[tuple[str, Metric]]:
+        """(option path, metric) of every depth, spread and imbalance metric, in order;
+        ``suffix`` ends the default column names."""
         families: dict[str, Sequence[L2LiquidityConfig | L2SpreadConfig | L2ImbalanceConfig]]
         families = {
             "liquidity": self.liquidity,
@@ -277,15 +287,39 @@ class L2Config(BaseModel):
         }
         for key, configs in families.items():
             for index, family in enumerate(configs):
-                for metric in family.metrics(self.metric_prefix):
-                    yield key, index, metric
+                for metric in family.metrics(self.metric_prefix, suffix):
+                    yield f"{key}[{index}]", metric
+
+
+class L2Config(BookConfig):
+    """Options of the ``l2`` analytic. With no family configured, the defaults are depth
+    (Bid and Ask × levels 1..``levels`` × Price, Quantity, NumOrders, CumQuantity, CumOrders),
+    imbalances (CumQuantity and Orders × levels 1..``levels``) and SpreadBps."""
+
+    families = ("liquidity", "spreads", "imbalances", "ohlc")
+
+    ohlc: list[L2OhlcConfig] = Field(
+        default_factory=list, description="Price bar families (all snapshots of the bucket)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _volatility_is_time_weighted(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "volatility" in data:
+            raise ValueError("volatility is computed by the l2tw analytic; configure it there")
+        return data
+
+    def set_defaults(self, levels: list[int]) -> None:
+        self.liquidity = [L2LiquidityConfig(levels=levels, measures=DEFAULT_DEPTH)]
+        self.imbalances = [L2ImbalanceConfig(levels=levels, measure=DEFAULT_IMBALANCE)]
+        self.spreads = [L2SpreadConfig()]
+
+    def snapshot_metrics(self) -> list[Metric]:
+        """The depth, spread and imbalance metrics, in order."""
+        return [metric for _, metric in self.book_metrics()]
 
     def columns(self) -> list[Column]:
-        """The metric columns this configuration produces, in order, with their docs."""
-        columns = [
-            Column(m.name, m.doc, m.values, f"{key}[{index}]")
-            for key, index, m in self._snapshot_metrics()
-        ]
+        columns = [Column(m.name, m.doc, m.values, path) for path, m in self.book_metrics()]
         for index, family in enumerate(self.ohlc):
             for source, names in family.bars(self.metric_prefix):
                 for part, name in zip(OHLC_PARTS, names, strict=True):
@@ -293,10 +327,6 @@ class L2Config(BaseModel):
                         Column(name, BAR_DOCS[part], {"source": source}, f"ohlc[{index}]")
                     )
         return columns
-
-    def output_columns(self) -> list[str]:
-        """The metric columns this configuration produces, in order."""
-        return [column.name for column in self.columns()]
 
 
 def last_snapshots(snapshots: pl.LazyFrame) -> pl.LazyFrame:
