@@ -17,10 +17,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from basalt.analytics.execution import ExecutionAnalytic, ExecutionConfig
-from basalt.config.loading import Pipeline, validate_config
 from basalt.importers.lobster import import_lobster
-from basalt.runner import run_pipeline
-from basalt.testing import AnalyticContract, l3_frame, run_analytic, trades_frame
+from basalt.testing import AnalyticContract, l3_frame, run_analytic, run_pass, trades_frame
 
 T = dt.datetime(2024, 3, 4, 10, 0)
 BID, ASK = 1, 2
@@ -342,24 +340,8 @@ def oracle() -> dict[dt.datetime, dict[str, float]]:
 def amzn(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     root = tmp_path_factory.mktemp("amzn")
     import_lobster([MESSAGES], root / "lake")
-    config = validate_config(
-        {
-            "START_DATE": "2012-06-21",
-            "DATA_ROOT": str(root / "lake"),
-            "PASSES": [
-                {
-                    "name": "amzn",
-                    "time_bucket_seconds": 300,
-                    "modules": ["execution"],
-                    "execution": {},
-                }
-            ],
-            "OUTPUT_TARGET": {"path_template": f"{root}/out.parquet"},
-        }
-    )
-    summary = run_pipeline(Pipeline(config, "test"))
-    assert summary.ok, summary.failures
-    return pl.read_parquet(root / "out.parquet")
+    amzn = {"name": "amzn", "time_bucket_seconds": 300, "modules": ["execution"]}
+    return run_pass(root / "lake", amzn, root / "out.parquet", START_DATE="2012-06-21")
 
 
 def test_lobster_executions_match_the_message_file(amzn: pl.DataFrame) -> None:

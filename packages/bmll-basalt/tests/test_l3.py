@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from basalt.analytics.l3 import L3Analytic, L3Config
-from basalt.config.loading import Pipeline, validate_config
 from basalt.importers.lobster import import_lobster
-from basalt.runner import run_pipeline
-from basalt.testing import AnalyticContract, l3_frame, run_analytic
+from basalt.testing import AnalyticContract, l3_frame, run_analytic, run_pass
 
 T = dt.datetime(2024, 3, 4, 10, 0)
 BID, ASK = 1, 2
@@ -505,29 +503,12 @@ def oracle() -> dict[dt.datetime, dict[str, float]]:
 def amzn(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
     root = tmp_path_factory.mktemp("amzn")
     import_lobster([MESSAGES], root / "lake")
-    config = validate_config(
-        {
-            "START_DATE": "2012-06-21",
-            "DATA_ROOT": str(root / "lake"),
-            "PASSES": [
-                {
-                    "name": "amzn",
-                    "time_bucket_seconds": 300,
-                    "modules": ["l3"],
-                    "l3": {
-                        "generic_metrics": [{"actions": ["Insert", "Remove"]}],
-                        "advanced_metrics": [
-                            {"variant": ["AvgRestingTime", "FleetingLiquidityRatio"]}
-                        ],
-                    },
-                }
-            ],
-            "OUTPUT_TARGET": {"path_template": f"{root}/out.parquet"},
-        }
-    )
-    summary = run_pipeline(Pipeline(config, "test"))
-    assert summary.ok, summary.failures
-    return pl.read_parquet(root / "out.parquet")
+    options = {
+        "generic_metrics": [{"actions": ["Insert", "Remove"]}],
+        "advanced_metrics": [{"variant": ["AvgRestingTime", "FleetingLiquidityRatio"]}],
+    }
+    amzn = {"name": "amzn", "time_bucket_seconds": 300, "modules": ["l3"], "l3": options}
+    return run_pass(root / "lake", amzn, root / "out.parquet", START_DATE="2012-06-21")
 
 
 def test_lobster_counts_and_volumes_match_the_message_file(amzn: pl.DataFrame) -> None:

@@ -10,16 +10,15 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from basalt.config.loading import Pipeline, validate_config
 from basalt.importers.lobster import import_lobster
-from basalt.runner import run_pipeline
+from basalt.testing import run_pass
 
 SAMPLES = Path(__file__).resolve().parents[3] / "data" / "lobster"
 MESSAGES = SAMPLES / "AMZN_2012-06-21_34200000_57600000_message_1.csv"
 BOOK = SAMPLES / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"
+AMZN_DAY = {"START_DATE": "2012-06-21", "UNIVERSE": "ticker=AMZN"}
 
 
 def executions() -> list[tuple[int, float]]:
@@ -29,27 +28,13 @@ def executions() -> list[tuple[int, float]]:
 
 def test_amzn_day_volume_vwap_and_range(tmp_path: Path) -> None:
     import_lobster([MESSAGES, BOOK], tmp_path / "lake")
-    config = validate_config(
-        {
-            "START_DATE": "2012-06-21",
-            "DATA_ROOT": str(tmp_path / "lake"),
-            "UNIVERSE": "ticker=AMZN",
-            "PASSES": [
-                {
-                    "name": "amzn",
-                    "time_bucket_seconds": 300,
-                    "modules": ["trade"],
-                    "trade": {
-                        "generic_metrics": [{"measures": ["Volume", "Notional", "Count", "OHLC"]}]
-                    },
-                }
-            ],
-            "OUTPUT_TARGET": {"path_template": f"{tmp_path}/out.parquet"},
-        }
-    )
-    summary = run_pipeline(Pipeline(config, "test"))
-    assert summary.ok, summary.failures
-    frame = pl.read_parquet(tmp_path / "out.parquet")
+    amzn = {
+        "name": "amzn",
+        "time_bucket_seconds": 300,
+        "modules": ["trade"],
+        "trade": {"generic_metrics": [{"measures": ["Volume", "Notional", "Count", "OHLC"]}]},
+    }
+    frame = run_pass(tmp_path / "lake", amzn, tmp_path / "out.parquet", **AMZN_DAY)
     fills = executions()
     volume = sum(size for size, _ in fills)
     vwap = sum(size * price for size, price in fills) / volume
@@ -93,17 +78,8 @@ def test_amzn_last_snapshot_spread_and_imbalance(tmp_path: Path) -> None:
         "spreads": [{"variant": ["Abs", "BPS"]}],
         "imbalances": [{"levels": 1, "measure": "Quantity"}],
     }
-    config = validate_config(
-        {
-            "START_DATE": "2012-06-21",
-            "DATA_ROOT": str(tmp_path / "lake"),
-            "UNIVERSE": "ticker=AMZN",
-            "PASSES": [{"name": "book", "time_bucket_seconds": 300, "modules": ["l2"], "l2": l2}],
-            "OUTPUT_TARGET": {"path_template": f"{tmp_path}/book.parquet"},
-        }
-    )
-    assert run_pipeline(Pipeline(config, "test")).ok
-    frame = pl.read_parquet(tmp_path / "book.parquet")
+    book = {"name": "book", "time_bucket_seconds": 300, "modules": ["l2"], "l2": l2}
+    frame = run_pass(tmp_path / "lake", book, tmp_path / "book.parquet", **AMZN_DAY)
     expected = book_at_bucket_ends(300)
     midnight = frame["TimeBucket"][0].replace(hour=0, minute=0, second=0, microsecond=0)
     utc_offset_ns = 4 * 3600 * 1_000_000_000  # New York is UTC-4 in June

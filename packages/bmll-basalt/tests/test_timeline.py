@@ -10,9 +10,8 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
-from basalt.config.loading import Pipeline, validate_config
-from basalt.runner import run_pipeline
 from basalt.tables.bmll import MarketStateTable, TradesTable
+from basalt.testing import run_pass
 from basalt.timebuckets import BucketSpec
 from basalt.timeline import DenseConfig, dense_grid, forward_fill
 
@@ -114,24 +113,9 @@ def test_forward_fill_of_selected_columns_per_listing() -> None:
 
 
 def run(lake: Path, out: Path, **pass_options: object) -> pl.DataFrame:
-    raw = {
-        "START_DATE": DAY.isoformat(),
-        "DATA_ROOT": str(lake),
-        "UNIVERSE": "mic=XLON",
-        "EXECUTOR": "serial",
-        "PASSES": [
-            {
-                "name": "p1",
-                "modules": ["trade"],
-                "trade": {"generic_metrics": [{"measures": ["Volume", "VWAP"]}]},
-                **pass_options,
-            }
-        ],
-        "OUTPUT_TARGET": {"path_template": f"{out}/{{pass}}.parquet"},
-    }
-    summary = run_pipeline(Pipeline(validate_config(raw), "test"))
-    assert summary.ok, summary.failures
-    return pl.read_parquet(f"{out}/p1.parquet")
+    trade = {"generic_metrics": [{"measures": ["Volume", "VWAP"]}]}
+    one = {"name": "p1", "modules": ["trade"], "trade": trade, **pass_options}
+    return run_pass(lake, one, out / "p1.parquet", START_DATE=DAY.isoformat(), UNIVERSE="mic=XLON")
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ Enable the fixtures with ``pytest_plugins = ["basalt.testing"]`` in a top-level
 - frames: :func:`trades_frame`, :func:`l2_frame`, :func:`l3_frame`, :func:`marketstate_frame`,
   :func:`cbbo_frame`, :func:`imbalance_frame`, :func:`reference_frame` build what an analytic
   sees in ``ctx.table(...)``; :func:`bmll_frame` builds the stored BMLL file.
-- running: :func:`make_context`, :func:`compute_analytic`, :func:`run_analytic`.
+- running: :func:`make_context`, :func:`compute_analytic`, :func:`run_analytic`,
+  :func:`run_pass` (a one-pass pipeline over a lake).
 - fixtures: ``basalt_registry``, ``basalt_cli``, ``temporary_distribution``.
 - contracts: :class:`AnalyticContract`.
 """
@@ -39,6 +40,7 @@ from basalt.testing.running import (
     compute_analytic,
     make_context,
     run_analytic,
+    run_pass,
     universe_of,
     validate_options,
 )
@@ -64,6 +66,7 @@ __all__ = [
     "marketstate_frame",
     "reference_frame",
     "run_analytic",
+    "run_pass",
     "table_frame",
     "temporary_distribution",
     "trades_frame",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,7 +14,14 @@ from basalt.analytic import Analytic, AnalyticContext
 from basalt.testing.frames import DEFAULT_BUCKET, DEFAULT_DATE
 from basalt.timebuckets import BucketSpec
 
-__all__ = ["compute_analytic", "make_context", "run_analytic", "universe_of", "validate_options"]
+__all__ = [
+    "compute_analytic",
+    "make_context",
+    "run_analytic",
+    "run_pass",
+    "universe_of",
+    "validate_options",
+]
 
 Options = Mapping[str, Any] | BaseModel | None
 
@@ -89,3 +97,25 @@ def run_analytic(
     """Compute and collect ``analytic`` over ``tables``, sorted by its join keys."""
     frame = compute_analytic(analytic, tables, config, **context).collect()
     return frame.sort([k for k in analytic.join_keys if k in frame.columns], maintain_order=True)
+
+
+def run_pass(
+    data_root: str | Path, pass_config: Mapping[str, Any], output: str | Path, **settings: Any
+) -> pl.DataFrame:
+    """Run a one-pass pipeline over the lake at ``data_root`` in this process, writing
+    ``output`` (``settings``: other top-level keys, e.g. ``START_DATE``, ``UNIVERSE``), and
+    return the output read back; AssertionError naming the failed tasks if any."""
+    from basalt.config.loading import Pipeline, validate_config
+    from basalt.runner import run_pipeline
+
+    raw = {
+        "DATA_ROOT": str(data_root),
+        "EXECUTOR": "serial",
+        "PASSES": [dict(pass_config)],
+        "OUTPUT_TARGET": {"path_template": str(output)},
+        **settings,
+    }
+    summary = run_pipeline(Pipeline(validate_config(raw), "test"))
+    if not summary.ok:
+        raise AssertionError("; ".join(f"{f.label}: {f.error}" for f in summary.failures))
+    return pl.read_parquet(output)
