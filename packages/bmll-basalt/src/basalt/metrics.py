@@ -12,6 +12,7 @@ patterns. ``basalt analytics list`` / ``explain`` and the analytics reference re
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,11 +95,8 @@ class MetricDoc:
         hit = found.fullmatch(name)
         return hit.groupdict() if hit else None
 
-    def examples(self) -> list[str]:
-        """The pattern with every placeholder at its first value."""
-        return [self.pattern.format_map({k: v[0] for k, v in self.values.items()})]
 
-
+@functools.cache
 def _regex(pattern: str, values: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern[str]:
     choices = dict(values)
     parts, last = [], 0
