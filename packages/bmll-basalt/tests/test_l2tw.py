@@ -96,13 +96,15 @@ SPREAD = {"spreads": [{"variant": "Abs"}]}
 
 def test_the_book_is_carried_across_empty_buckets() -> None:
     rows = [quote(75, 10.0, 10.4), quote(30, 10.0, 10.2), quote(260, 10.0, 10.1)]
-    frame = compute(SPREAD, rows)
+    frame = compute({**SPREAD, "volatility": [{"source": "Ask"}]}, rows)
     # 10:01 counts from the first snapshot on; 10:02 opens with 0.2 until 10:01:15; 10:03
-    # and 10:04 hold no snapshot (no row); 10:05 opens with 0.4, carried over three buckets,
-    # and the last snapshot holds until the end of its bucket.
+    # and 10:04 hold no snapshot but the carried 0.4 all through; 10:05 opens with 0.4, and
+    # the last snapshot holds until the end of its bucket.
     assert column(frame, "SpreadAbsTWA") == approx(
-        {1: 0.2, 2: (15 * 0.2 + 45 * 0.4) / 60, 5: (20 * 0.4 + 40 * 0.1) / 60}
+        {1: 0.2, 2: (15 * 0.2 + 45 * 0.4) / 60, 3: 0.4, 4: 0.4, 5: (20 * 0.4 + 40 * 0.1) / 60}
     )
+    # Between snapshots, a quiet bucket has no return, hence no volatility.
+    assert column(frame, "L2VolatilityAskStd") == {m: None for m in range(1, 6)}
 
 
 EDGE_ROWS = [
@@ -119,10 +121,10 @@ EDGE_ROWS = [
         # (10:01, 10:02] holds the 10:02:00 snapshot, for no time: 0.2 all through.
         (BucketSpec(60, "end", "right"), {1: 0.2, 2: 0.2, 3: 0.35}),
         (BucketSpec(60, "start", "right"), {0: 0.2, 1: 0.2, 2: 0.35}),
-        # [10:02, 10:03) starts with it; [10:01, 10:02) holds no snapshot; the last one
-        # holds through [10:03, 10:04).
-        (BucketSpec(60, "end", "left"), {1: 0.2, 3: 0.35, 4: 0.1}),
-        (BucketSpec(60, "start", "left"), {0: 0.2, 2: 0.35, 3: 0.1}),
+        # [10:02, 10:03) starts with it; [10:01, 10:02) holds no snapshot, only 0.2 carried
+        # in; the last one holds through [10:03, 10:04).
+        (BucketSpec(60, "end", "left"), {1: 0.2, 2: 0.2, 3: 0.35, 4: 0.1}),
+        (BucketSpec(60, "start", "left"), {0: 0.2, 1: 0.2, 2: 0.35, 3: 0.1}),
     ],
 )
 def test_snapshots_on_bucket_edges(bucket: BucketSpec, expected: dict[int, float]) -> None:
@@ -144,13 +146,14 @@ def test_market_states_count_only_the_time_in_them() -> None:
         {
             1: (30 * 0.2 + 10 * 0.6 + 10 * 0.4) / 50,
             2: (10 * 0.4 + 50 * 0.8) / 60,
+            3: 0.8,  # no snapshot, the auction book carried through
             4: (20 * 0.8 + 40 * 0.1) / 60,
             5: (10 * 0.1 + 50 * 0.3) / 60,
         }
     )
     continuous = compute({**SPREAD, "market_states": CONTINUOUS}, rows)
-    # 10:02 holds only an auction snapshot, but 10 continuous seconds carried in; 10:04 is
-    # all auction: no row.
+    # 10:02 holds only an auction snapshot, but 10 continuous seconds carried in; 10:03
+    # (quiet) and 10:04 are all auction: no row.
     assert column(continuous, "SpreadAbsTWA") == approx(
         {1: (30 * 0.2 + 10 * 0.4) / 40, 2: 0.4, 5: 0.3}
     )
@@ -213,10 +216,10 @@ def test_listings_and_days_do_not_carry_into_each_other() -> None:
     )
 
 
-def test_one_row_per_listing_and_bucket_with_snapshots_in_order() -> None:
+def test_one_row_per_listing_and_bucket_of_its_timeline_in_order() -> None:
     rows = [quote(s, 10.0, 10.2, listing=listing) for s in (130, 10, 50) for listing in (8, 7)]
     frame = compute({}, rows)
-    minutes = [T + dt.timedelta(minutes=m) for m in (1, 3)]
+    minutes = [T + dt.timedelta(minutes=m) for m in (1, 2, 3)]  # 10:02 without a snapshot
     assert frame.select("ListingId", "TimeBucket").rows() == [
         (listing, m) for listing in (7, 8) for m in minutes
     ]
@@ -254,14 +257,94 @@ def test_volatility_on_a_grid() -> None:
     ]
     config = {"volatility": [{"subsample_seconds": 20, "output_name_pattern": "Vol{source}"}]}
     frame = compute(config, rows)
-    # Grid points 10:00:20 (first known price), :40, 10:01:00 | 10:02:20, :40, 10:03:00.
+    # Grid points 10:00:20 (first known price), :40, 10:01:00 | 10:01:20, :40, 10:02:00 |
+    # 10:02:20, :40, 10:03:00. The quiet 10:02 has three zero returns: a volatility of 0.
     scale = math.sqrt(SECONDS_PER_YEAR / 20)
     assert column(frame, "VolMid") == approx(
         {
             1: statistics.stdev([math.log(10.1 / 10.0), 0.0]) * scale,
+            2: 0.0,
             3: statistics.stdev([0.0, 0.0, math.log(10.4 / 10.1)]) * scale,
         }
     )
+
+
+def test_volatility_in_windows_of_every_snapshot() -> None:
+    mids = [(50, 10.0), (65, 10.1), (70, 10.0), (75, 10.2), (90, 10.1), (95, 10.0), (110, 10.3)]
+    rows = [quote(seconds, mid - 0.1, mid + 0.1) for seconds, mid in mids]
+    aggregations = ["Min", "Max", "Mean", "Median", "Std", "Last", "TWMean", "TWStd"]
+    config = {
+        "volatility": [
+            {"second_level_window_seconds": 20, "second_level_aggregations": aggregations}
+        ]
+    }
+    frame = compute(config, rows)
+    returns = [math.log(b / a) for (_, a), (_, b) in itertools.pairwise(mids)]
+    # 10:02's windows (10:01:00, :20], (:20, :40], (:40, 10:02:00] hold 3, 2 and 1 returns
+    # and 20 counted seconds each; the last has no volatility.
+    first = statistics.stdev(returns[:3]) * math.sqrt(SECONDS_PER_YEAR * 3 / 20)
+    second = statistics.stdev(returns[3:5]) * math.sqrt(SECONDS_PER_YEAR * 2 / 20)
+    mean = (3 * first + 2 * second) / 5
+    expected = {
+        "Min": second,
+        "Max": first,
+        "Mean": (first + second) / 2,
+        "Median": (first + second) / 2,
+        "Std": statistics.stdev([first, second]),
+        "Last": second,
+        "TWMean": mean,
+        "TWStd": math.sqrt((3 * (first - mean) ** 2 + 2 * (second - mean) ** 2) / 5),
+    }
+    for aggregation, value in expected.items():
+        assert column(frame, f"L2VolatilityMidWin20s{aggregation}") == approx(
+            {1: None, 2: value}
+        ), aggregation
+    whole = statistics.stdev(returns) * math.sqrt(SECONDS_PER_YEAR * 6 / 60)
+    assert column(frame, "L2VolatilityMidStd") == approx({1: None, 2: whole})
+
+
+def test_volatility_in_windows_of_a_grid_across_a_quiet_bucket() -> None:
+    rows = [
+        quote(10, 9.9, 10.1),  # mid 10.0
+        quote(25, 10.1, 10.3),  # superseded at the 10:00:30 grid point
+        quote(30, 10.0, 10.2),  # mid 10.1
+        quote(170, 10.3, 10.5),  # mid 10.4, the last: holds until 10:03:00
+    ]
+    family = {
+        "subsample_seconds": 10,
+        "second_level_window_seconds": 30,
+        "second_level_aggregations": ["Min", "Max", "TWMean"],
+        "window_output_name_pattern": "{source}{window}{aggregation}",
+    }
+    frame = compute({"volatility": [family]}, rows)
+    # Grid points from 10:00:10; windows of 30 s. 10:01: (10:00:00, :30] holds the returns
+    # at :20 (0) and :30 (10.0 → 10.1), (:30, 10:01:00] three zeros. 10:02 (quiet): three
+    # zeros in each window. 10:03: zeros at 10:02:10, :20, :30; at :40, 0, at :50, 10.1 →
+    # 10.4, at 10:03:00, 0.
+    scale = math.sqrt(SECONDS_PER_YEAR / 10)
+    opening = statistics.stdev([0.0, math.log(10.1 / 10.0)]) * scale
+    closing = statistics.stdev([0.0, math.log(10.4 / 10.1), 0.0]) * scale
+    assert column(frame, "Mid30Min") == approx({1: 0.0, 2: 0.0, 3: 0.0})
+    assert column(frame, "Mid30Max") == approx({1: opening, 2: 0.0, 3: closing})
+    assert column(frame, "Mid30TWMean") == approx({1: 2 * opening / 5, 2: 0.0, 3: closing / 2})
+
+
+def test_window_statistics_columns() -> None:
+    family = {
+        "source": ["Mid", "Ask"],
+        "second_level_window_seconds": 0.5,
+        "second_level_aggregations": ["TWStd", "Last"],
+    }
+    columns = L2TimeWeightedConfig.model_validate({"volatility": [family]}).columns()
+    assert [(c.name, c.definition.split(" ")[0]) for c in columns] == [
+        ("L2VolatilityMidStd", "σ"),
+        ("L2VolatilityAskStd", "σ"),
+        ("L2VolatilityMidWin0.5sTWStd", "√(Σ"),
+        ("L2VolatilityMidWin0.5sLast", "volatility"),
+        ("L2VolatilityAskWin0.5sTWStd", "√(Σ"),
+        ("L2VolatilityAskWin0.5sLast", "volatility"),
+    ]
+    assert compute({"volatility": [family]}, EDGE_ROWS).columns[2:] == [c.name for c in columns]
 
 
 def test_defaults() -> None:
@@ -298,6 +381,16 @@ def test_metric_prefix_and_patterns() -> None:
         ({"volatility": [{"subsample_seconds": 0}]}, "greater than or equal to 0.000001"),
         ({"volatility": [{"source": "Last"}]}, "'WeightedMid'"),
         ({"volatility": [{"aggregations": ["Std"]}]}, "Extra inputs are not permitted"),
+        ({"volatility": [{"second_level_window_seconds": 60}]}, "go together"),
+        ({"volatility": [{"second_level_aggregations": "Max"}]}, "go together"),
+        (
+            {
+                "volatility": [
+                    {"second_level_window_seconds": 1, "second_level_aggregations": "Sum"}
+                ]
+            },
+            "'TWStd'",
+        ),
         ({"prices": [{"output_name_pattern": "{side}"}]}, "may only use {source}"),
         ({"ohlc": [{}]}, "Extra inputs are not permitted"),
         ({"levels": 11}, "less than or equal to 10"),
@@ -464,10 +557,9 @@ class Oracle:
     def frame(self) -> pl.DataFrame:
         records = []
         for listing, series in self.series.items():
-            emitted = {self.label(self.row_start(quote.stamp)) for quote in series}
             held: dict[int, list[tuple[int, Quote]]] = defaultdict(list)
             for label, piece, quote in self.pieces(series):
-                if label in emitted and (self.states is None or quote.state in self.states):
+                if self.states is None or quote.state in self.states:
                     held[label].append((piece, quote))
             events = self.returns(self.event_pairs(series))
             grid = self.returns(self.grid_pairs(series))

@@ -8,19 +8,19 @@ within the bucket. Time before a listing's first snapshot does not count, nor, w
 ``market_states``, time in other states.
 
 Bucket edges are instants without duration: the closed side of the buckets only decides which
-bucket a snapshot exactly on an edge falls in. Rows are the buckets holding at least one
-snapshot (as in ``l2``) in which some time counts; a bucket without a snapshot has no row, even
-though its book is known.
+bucket a snapshot exactly on an edge falls in. Rows are the buckets of each listing's timeline,
+from its first snapshot of the day to the end of its last snapshot's bucket, in which some time
+counts: a quiet bucket between two snapshots has a row, its book the one carried in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, Literal, Self
 
 import polars as pl
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import Analytic, AnalyticContext
 from basalt.analytics import book
@@ -55,8 +55,9 @@ SECONDS_PER_YEAR = 252 * 86_400
 
 SUFFIX = "TWA"
 BUCKET, STAMP, NEXT, SELECTED = "_bucket", "_stamp", "_next", "_selected"
-WEIGHT, COVERED = "_weight", "_covered"
+WEIGHT, COVERED, WINDOW, FROM, TO = "_weight", "_covered", "_window", "_from", "_to"
 Sources = Annotated[list[book.PriceSource], BeforeValidator(as_list)]
+WindowAggregation = Literal["Min", "Max", "Mean", "Median", "Std", "Last", "TWMean", "TWStd"]
 
 TIME_WEIGHTED = (
     "Time-weighted mean over the bucket: each snapshot's value holds until the listing's next "
@@ -92,9 +93,43 @@ VOLATILITY_DOC = MetricDoc(
     "time counted in the bucket; with subsample_seconds, between the prices in force at the "
     "points of a grid of that step (aligned on the epoch) that lie in the bucket, and T = n · "
     "subsample_seconds. A return counts where the price is defined and the market state is "
-    f"listed at both its ends. {PRICE_SOURCES}",
+    "listed at both its ends. Null with fewer than two returns: a bucket without a snapshot "
+    "has none, except on a grid, where its points give zero returns of the price carried "
+    f"in. {PRICE_SOURCES}",
     SOURCES,
 )
+WINDOWED = (
+    "The bucket is cut into windows of {window} seconds (second_level_window_seconds, in its "
+    "shortest form) from its start, the last one shorter where they do not divide it. Each "
+    "window's volatility v is computed as L2Volatility{source}Std is for the bucket, from the "
+    "n returns that belong to the window (by the time of their later end) and, between "
+    "snapshots, the time counted in the window; null with fewer than two returns. The "
+    "statistic is over the bucket's windows that have one; null without any."
+)
+WINDOW_DEFINITIONS: dict[str, str] = {
+    "Min": "smallest window volatility of the {source} price in the bucket",
+    "Max": "largest window volatility of the {source} price in the bucket",
+    "Mean": "mean of the window volatilities of the {source} price in the bucket",
+    "Median": "median of the window volatilities of the {source} price in the bucket (the mean "
+    "of the two middle ones for an even count)",
+    "Std": "sample standard deviation (n − 1) of the window volatilities of the {source} price "
+    "in the bucket; null with fewer than two",
+    "Last": "volatility of the {source} price in the bucket's last window that has one",
+    "TWMean": "Σ n · v / Σ n over the bucket's windows: their volatilities v of the {source} "
+    "price weighted by their return counts n",
+    "TWStd": "√(Σ n · (v − m)² / Σ n), m the TWMean, over the bucket's windows: the spread of "
+    "their volatilities v of the {source} price weighted by their return counts n",
+}
+WINDOW_DOCS = {
+    aggregation: MetricDoc(
+        "L2Volatility{source}Win{window}s" + aggregation,
+        "Ratio",
+        definition,
+        WINDOWED,
+        {**SOURCES, "window": ("60", "10", "1", "0.5")},
+    )
+    for aggregation, definition in WINDOW_DEFINITIONS.items()
+}
 
 
 class L2PriceConfig(BaseModel):
@@ -135,12 +170,52 @@ class L2VolatilityConfig(BaseModel):
         default=None,
         description="Column name pattern with {source}; default L2Volatility{source}Std.",
     )
+    second_level_window_seconds: float | None = Field(
+        default=None,
+        ge=1e-6,
+        description="Also compute the volatility in windows of this many seconds, cut from "
+        "the bucket's start, and aggregate it over the bucket (second_level_aggregations).",
+    )
+    second_level_aggregations: Annotated[list[WindowAggregation], BeforeValidator(as_list)] = Field(
+        default_factory=list,
+        description="Statistics of the window volatilities over the bucket: Min, Max, Mean, "
+        "Median, Std, Last, TWMean, TWStd (the last two weighted by the windows' return "
+        "counts); they need second_level_window_seconds, and it needs them.",
+    )
+    window_output_name_pattern: str | None = Field(
+        default=None,
+        description="Column name pattern of the window statistics with {source}, {window} and "
+        "{aggregation}; default L2Volatility{source}Win{window}s{aggregation}.",
+    )
+
+    @model_validator(mode="after")
+    def _windowed(self) -> Self:
+        if (self.second_level_window_seconds is None) != (not self.second_level_aggregations):
+            raise ValueError(
+                "second_level_window_seconds and second_level_aggregations go together"
+            )
+        return self
 
     def names(self, prefix: str) -> Iterator[tuple[str, str]]:
         """(source, column name) of every source."""
         pattern = self.output_name_pattern or "L2Volatility{source}Std"
         for source in self.source:
             yield source, column_name(prefix, pattern, source=source)
+
+    def window_names(self, prefix: str) -> Iterator[tuple[dict[str, str], str, str]]:
+        """(placeholder values, aggregation, column name) of every window statistic."""
+        if self.second_level_window_seconds is None:
+            return
+        pattern = self.window_output_name_pattern or "L2Volatility{source}Win{window}s{aggregation}"
+        window = f"{self.second_level_window_seconds:g}"
+        for source in self.source:
+            for aggregation in self.second_level_aggregations:
+                values = {"source": source, "window": window}
+                yield (
+                    values,
+                    aggregation,
+                    column_name(prefix, pattern, **values, aggregation=aggregation),
+                )
 
 
 class L2TimeWeightedConfig(BookConfig):
@@ -173,9 +248,11 @@ class L2TimeWeightedConfig(BookConfig):
     def columns(self) -> list[Column]:
         columns = [Column(m.name, m.doc, m.values, path) for path, m in self.averaged_metrics()]
         for index, family in enumerate(self.volatility):
+            path = f"volatility[{index}]"
             for source, name in family.names(self.metric_prefix):
-                path = f"volatility[{index}]"
                 columns.append(Column(name, VOLATILITY_DOC, {"source": source}, path))
+            for values, aggregation, name in family.window_names(self.metric_prefix):
+                columns.append(Column(name, WINDOW_DOCS[aggregation], values, path))
         return columns
 
 
@@ -226,24 +303,55 @@ def snapshot_timeline(snapshots: pl.LazyFrame, market_states: list[str] | None) 
     ).with_columns(_in_time(pl.col(STAMP).shift(-1)).alias(NEXT))
 
 
-def time_pieces(timeline: pl.LazyFrame, edges: BucketEdges, values: list[pl.Expr]) -> pl.LazyFrame:
-    """The time each snapshot's ``values`` are in force in the buckets that can have a row,
-    in selected market states: ``ListingId``, bucket, weight (ns) and ``values``.
-
-    A snapshot's book holds over its own bucket from its time on, and is carried into the
-    bucket of the next snapshot up to that one. The buckets in between hold no snapshot, so
-    they have no row and need no piece.
-    """
-    rows = timeline.filter(SELECTED)
-    stamp, following = pl.col(STAMP), pl.col(NEXT)
-    own = edges.after(stamp)
-    until = pl.min_horizontal(pl.coalesce(following, edges.end(pl.col(BUCKET))), edges.end(own))
-    head = rows.select("ListingId", own.alias(BUCKET), (until - stamp).alias(WEIGHT), *values)
-    into = edges.before(following)
-    carried = rows.filter(following > edges.end(own)).select(
-        "ListingId", into.alias(BUCKET), (following - edges.start(into)).alias(WEIGHT), *values
+def _cells(
+    rows: pl.LazyFrame, lo: pl.Expr, hi: pl.Expr, edges: BucketEdges, window: int | None
+) -> pl.LazyFrame:
+    """``rows`` whose time [``lo``, ``hi``) is not empty, repeated for every cell it overlaps,
+    with the cell's bucket (and with ``window``, its window) and the overlap [``_from``,
+    ``_to``). A cell is a bucket or, with ``window`` (ns), a window of a bucket: the bucket cut
+    every ``window`` from its start, numbered from 0, the last one shorter where they do not
+    divide it."""
+    width = edges.spec.width_ns
+    start, end = pl.col(FROM), pl.col(TO)
+    spans = rows.with_columns(lo.alias(FROM), hi.alias(TO)).filter(end > start)
+    buckets = pl.int_ranges(edges.after(start), edges.before(end) + width, width)
+    opening = edges.start(pl.col(BUCKET))
+    pieces = (
+        spans.with_columns(buckets.alias(BUCKET))
+        .explode(BUCKET)
+        .with_columns(
+            pl.max_horizontal(start, opening).alias(FROM),
+            pl.min_horizontal(end, opening + width).alias(TO),
+        )
     )
-    return pl.concat([head, carried]).filter(pl.col(WEIGHT) > 0)
+    if window is None:
+        return pieces
+    windows = pl.int_ranges((start - opening) // window, (end - 1 - opening) // window + 1)
+    opening += pl.col(WINDOW) * window
+    return (
+        pieces.with_columns(windows.alias(WINDOW))
+        .explode(WINDOW)
+        .with_columns(
+            pl.max_horizontal(start, opening).alias(FROM),
+            pl.min_horizontal(end, opening + window).alias(TO),
+        )
+    )
+
+
+def time_pieces(
+    timeline: pl.LazyFrame, edges: BucketEdges, values: list[pl.Expr], window: int | None = None
+) -> pl.LazyFrame:
+    """The time each snapshot's ``values`` are in force in each bucket (with ``window``, in
+    each window of a bucket, as :func:`_cells`), in selected market states: ``ListingId``,
+    bucket, (window,) weight (ns) and ``values``. A snapshot's book holds from its time until
+    the next snapshot, or the end of its bucket for the last one, across every bucket in
+    between."""
+    until = pl.coalesce(pl.col(NEXT), edges.end(pl.col(BUCKET)))
+    rows = timeline.filter(SELECTED).select("ListingId", STAMP, until.alias(NEXT), *values)
+    pieces = _cells(rows, pl.col(STAMP), pl.col(NEXT), edges, window)
+    return pieces.with_columns((pl.col(TO) - pl.col(FROM)).alias(WEIGHT)).drop(
+        STAMP, NEXT, FROM, TO
+    )
 
 
 def _averages(pieces: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
@@ -303,23 +411,34 @@ def _jumps(sources: list[str]) -> list[pl.Expr]:
     return columns
 
 
-def _event_returns(timeline: pl.LazyFrame, sources: list[str]) -> pl.LazyFrame:
-    """The return of every snapshot from the one before, in the snapshot's bucket, as
-    (count, return) rows."""
-    return timeline.select("ListingId", BUCKET, *_jumps(sources))
+def _window_of(moment: pl.Expr, edges: BucketEdges, window: int | None) -> list[pl.Expr]:
+    """The window (of ``window`` ns, counted from its bucket's start) holding the nanosecond
+    ``moment`` of the bucket in column ``BUCKET``; nothing without windows."""
+    if window is None:
+        return []
+    return [((moment - edges.start(pl.col(BUCKET))) // window).alias(WINDOW)]
+
+
+def _event_returns(
+    timeline: pl.LazyFrame, edges: BucketEdges, sources: list[str], window: int | None
+) -> pl.LazyFrame:
+    """The return of every snapshot from the one before, in the snapshot's bucket (and
+    window), as (count, return) rows."""
+    moment = pl.col(STAMP) - 1 if edges.spec.closed == "right" else pl.col(STAMP)
+    return timeline.select(
+        "ListingId", BUCKET, *_window_of(moment, edges, window), *_jumps(sources)
+    )
 
 
 def _grid_returns(
-    timeline: pl.LazyFrame, edges: BucketEdges, sources: list[str], step: int
+    timeline: pl.LazyFrame, edges: BucketEdges, sources: list[str], step: int, window: int | None
 ) -> pl.LazyFrame:
     """The returns between the prices in force at consecutive points of a grid ``step`` ns
-    apart, each in the bucket holding its interval, as (count, return) rows.
+    apart, each in the bucket (and window) holding its interval, as (count, return) rows.
 
     A grid point with a snapshot since the previous point (a slot) carries the change from
     the last snapshot of the slot before, if usable at both ends. The zero returns of the
-    points in between, while one book holds, are counted in bulk in the bucket of the first
-    and of the last of them: a run of them spans more buckets only where those hold no
-    snapshot, hence no row.
+    points in between, while one book holds, are counted in bulk in every cell they span.
     """
 
     def ceil(ns: pl.Expr) -> pl.Expr:
@@ -327,50 +446,148 @@ def _grid_returns(
 
     slot, following = ceil(pl.col(STAMP)), pl.col(NEXT)
     slots = timeline.filter(following.is_null() | (ceil(following) != slot))
+    point = slot * step
+    changed = slots.with_columns(edges.before(point).alias(BUCKET)).select(
+        "ListingId", BUCKET, *_window_of(point - 1, edges, window), *_jumps(sources)
+    )
+    # Points k of first..last: the instants k · step − 1 lie in [first · step − 1, last · step).
     first = slot + 1
     last = pl.coalesce(ceil(following) - 1, edges.end(pl.col(BUCKET)) // step)
-    head, tail = edges.before(first * step), edges.before(last * step)
-    head_count = (pl.min_horizontal(last, edges.end(head) // step) - first + 1).clip(0)
-    in_tail = (last >= first) & (tail != head)
-    tail_count = pl.when(in_tail).then(last - edges.start(tail) // step).otherwise(0)
-
-    def unchanged(bucket: pl.Expr, count: pl.Expr) -> pl.LazyFrame:
-        flat = [
-            expr
-            for source in sources
-            for expr in (
-                pl.when(_usable(source)).then(count).otherwise(0).alias(_count(source)),
-                pl.lit(0.0).alias(_return(source)),
-            )
-        ]
-        return slots.select("ListingId", bucket.alias(BUCKET), *flat)
-
-    changed = slots.select("ListingId", edges.before(slot * step).alias(BUCKET), *_jumps(sources))
-    return pl.concat([changed, unchanged(head, head_count), unchanged(tail, tail_count)])
+    runs = _cells(slots, first * step - 1, last * step, edges, window)
+    count = pl.col(TO) // step - pl.col(FROM) // step
+    flat = [
+        expr
+        for source in sources
+        for expr in (
+            pl.when(_usable(source)).then(count).otherwise(0).alias(_count(source)),
+            pl.lit(0.0).alias(_return(source)),
+        )
+    ]
+    unchanged = runs.select("ListingId", BUCKET, *([] if window is None else [WINDOW]), *flat)
+    return pl.concat([changed, unchanged])
 
 
-def _volatility(
-    returns: pl.LazyFrame, names: dict[str, str], scale: pl.Expr | None
-) -> pl.LazyFrame:
-    """Per listing and bucket, the sample standard deviation of the counted returns of each
-    source, named by ``names``: times ``scale``, or else times √n (annualised later). The
-    sums of counts, returns and squared returns are plain (fast) aggregations; the squared
-    deviation follows as Σr² − (Σr)²/n, exact enough for returns, whose mean is far below
-    their spread."""
+def _sums(returns: pl.LazyFrame, sources: list[str], keys: list[str]) -> pl.LazyFrame:
+    """Per ``keys``, the count, sum and sum of squares of the counted returns of each source:
+    plain (fast) aggregations."""
     sums = []
-    for source in names:
+    for source in sources:
         count, value = pl.col(_count(source)), pl.col(_return(source)).fill_null(0.0)
         sums += [
             (count * value).alias(_return(source)),
             (count * value**2).alias(_square(source)),
         ]
-    totals = returns.with_columns(sums).group_by("ListingId", BUCKET).agg(pl.all().sum())
-    stds = []
-    for source, name in names.items():
-        n, total, square = pl.col(_count(source)), pl.col(_return(source)), pl.col(_square(source))
-        std = ((square - total**2 / n).clip(0.0) / (n - 1)).sqrt()
-        stds.append(pl.when(n > 1).then(std * (n.sqrt() if scale is None else scale)).alias(name))
-    return totals.select("ListingId", BUCKET, *stds)
+    return returns.with_columns(sums).group_by(keys).agg(pl.all().sum())
+
+
+def _annualised(source: str, step: int | None) -> pl.Expr:
+    """The annualised volatility of ``source`` from the columns of :func:`_sums` (and
+    ``COVERED``, the counted time, between snapshots): the sample standard deviation, whose
+    squared deviation follows as Σr² − (Σr)²/n, exact enough for returns, whose mean is far
+    below their spread; null with fewer than two returns."""
+    n, total, square = pl.col(_count(source)), pl.col(_return(source)), pl.col(_square(source))
+    std = ((square - total**2 / n).clip(0.0) / (n - 1)).sqrt()
+    if step is None:
+        factor = (SECONDS_PER_YEAR * NS_PER_SECOND * n / pl.col(COVERED)).sqrt()
+    else:
+        factor = pl.lit((SECONDS_PER_YEAR * NS_PER_SECOND / step) ** 0.5)
+    return pl.when(n > 1).then(std * factor)
+
+
+def _window_statistic(volatility: pl.Expr, count: pl.Expr, aggregation: str) -> pl.Expr:
+    """``aggregation`` of the window volatilities of a bucket, those with ``count`` returns."""
+    weight = pl.when(volatility.is_not_null()).then(count)
+
+    def weighted_mean(value: pl.Expr) -> pl.Expr:
+        total = weight.sum()
+        return pl.when(total > 0).then((weight * value).sum() / total)
+
+    mean = weighted_mean(volatility)
+    match aggregation:
+        case "Min":
+            return volatility.min()
+        case "Max":
+            return volatility.max()
+        case "Mean":
+            return volatility.mean()
+        case "Median":
+            return volatility.median()
+        case "Std":
+            return volatility.std()
+        case "Last":
+            return volatility.sort_by(pl.col(WINDOW)).drop_nulls().last()
+        case "TWMean":
+            return mean
+        case "TWStd":
+            return weighted_mean((volatility - mean) ** 2).sqrt()
+    raise ValueError(f"unknown aggregation {aggregation!r}")
+
+
+def _nanoseconds(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * NS_PER_SECOND)
+
+
+def _bucket_volatility(
+    sums: pl.LazyFrame, covered: pl.LazyFrame, named: dict[str, str], step: int | None
+) -> pl.LazyFrame:
+    """Per listing and bucket, the volatility of each source from its :func:`_sums`, named
+    by ``named``; ``covered`` holds the counted time per listing and bucket."""
+    keys = ["ListingId", BUCKET]
+    if step is None:
+        sums = sums.join(covered, on=keys)
+    return sums.select(*keys, *(_annualised(s, step).alias(name) for s, name in named.items()))
+
+
+def _window_statistics(
+    priced: pl.LazyFrame,
+    edges: BucketEdges,
+    sums: pl.LazyFrame,
+    family: L2VolatilityConfig,
+    prefix: str,
+    window: int,
+) -> pl.LazyFrame:
+    """Per listing and bucket, the window statistics of ``family`` from the :func:`_sums`
+    of its returns per window."""
+    keys = ["ListingId", BUCKET, WINDOW]
+    step = _nanoseconds(family.subsample_seconds)
+    if step is None:
+        pieces = time_pieces(priced, edges, [], window).group_by(keys)
+        sums = sums.join(pieces.agg(pl.col(WEIGHT).sum().alias(COVERED)), on=keys, how="left")
+    volatilities = sums.with_columns(
+        _annualised(source, step).alias(f"_volatility{source}") for source in family.source
+    )
+    return volatilities.group_by(keys[:2]).agg(
+        _window_statistic(
+            pl.col(f"_volatility{values['source']}"), pl.col(_count(values["source"])), aggregation
+        ).alias(name)
+        for values, aggregation, name in family.window_names(prefix)
+    )
+
+
+def _family(
+    priced: pl.LazyFrame,
+    edges: BucketEdges,
+    covered: pl.LazyFrame,
+    family: L2VolatilityConfig,
+    prefix: str,
+) -> pl.LazyFrame:
+    """Per listing and bucket, the columns of one volatility family; ``covered`` holds the
+    counted time per listing and bucket."""
+    keys = ["ListingId", BUCKET]
+    named = dict(family.names(prefix))
+    sources = list(named)
+    step = _nanoseconds(family.subsample_seconds)
+    window = _nanoseconds(family.second_level_window_seconds)
+    if step is None:
+        returns = _event_returns(priced, edges, sources, window)
+    else:
+        returns = _grid_returns(priced, edges, sources, step, window)
+    if window is None:
+        return _bucket_volatility(_sums(returns, sources, keys), covered, named, step)
+    sums = _sums(returns, sources, [*keys, WINDOW])
+    buckets = sums.drop(WINDOW).group_by(keys).agg(pl.all().sum())
+    statistics = _window_statistics(priced, edges, sums, family, prefix, window)
+    return _bucket_volatility(buckets, covered, named, step).join(statistics, on=keys, how="left")
 
 
 class L2TimeWeightedAnalytic(Analytic):
@@ -381,40 +598,27 @@ class L2TimeWeightedAnalytic(Analytic):
     config_model = L2TimeWeightedConfig
     config_aliases = ("l2tw_analytics",)
     requires = ("l2",)
-    docs = (*TWA_DOCS.values(), PRICE_DOC, VOLATILITY_DOC)
+    docs = (*TWA_DOCS.values(), PRICE_DOC, VOLATILITY_DOC, *WINDOW_DOCS.values())
 
     def columns(self, config: L2TimeWeightedConfig) -> list[Column]:
         return config.columns()
 
     def compute(self, ctx: AnalyticContext, config: L2TimeWeightedConfig) -> pl.LazyFrame:
-        snapshots, states = ctx.table("l2"), config.market_states
         edges = BucketEdges(ctx.bucket)
         averaged = [metric for _, metric in config.averaged_metrics()]
         values = [m.expr.cast(pl.Float64).alias(m.name) for m in averaged]
-        timeline = snapshot_timeline(snapshots, states)
-        names = [m.name for m in averaged]
+        timeline = snapshot_timeline(ctx.table("l2"), config.market_states)
         keys = ["ListingId", BUCKET]
-        result = _averages(time_pieces(timeline, edges, values), names).join(
-            timeline.select(keys).unique(), on=keys, how="semi"
-        )
+        result = _averages(time_pieces(timeline, edges, values), [m.name for m in averaged])
         sources = sorted({source for family in config.volatility for source in family.source})
         priced = timeline.with_columns(
             book.price_series(source).alias(_price(source)) for source in sources
         )
-        annualise = []
+        covered = result.select(*keys, COVERED)
         for family in config.volatility:
-            named = dict(family.names(config.metric_prefix))
-            if family.subsample_seconds is None:
-                volatility = _volatility(_event_returns(priced, list(named)), named, None)
-                per_second = SECONDS_PER_YEAR * NS_PER_SECOND / pl.col(COVERED)
-                annualise += [pl.col(name) * per_second.sqrt() for name in named.values()]
-            else:
-                step = round(family.subsample_seconds * NS_PER_SECOND)
-                returns = _grid_returns(priced, edges, list(named), step)
-                scale = (SECONDS_PER_YEAR * NS_PER_SECOND / step) ** 0.5
-                volatility = _volatility(returns, named, pl.lit(scale))
+            volatility = _family(priced, edges, covered, family, config.metric_prefix)
             result = result.join(volatility, on=keys, how="left")
-        return result.with_columns(annualise).select(
+        return result.select(
             "ListingId",
             pl.from_epoch(BUCKET, time_unit="ns").alias("TimeBucket"),
             *config.output_columns(),
