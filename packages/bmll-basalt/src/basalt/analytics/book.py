@@ -12,6 +12,8 @@ from typing import Literal
 
 import polars as pl
 
+from basalt.analytics.common import ratio
+
 __all__ = [
     "IMBALANCE_DEPTH",
     "MAX_LEVEL",
@@ -23,7 +25,6 @@ __all__ = [
     "depth",
     "imbalance",
     "price_series",
-    "ratio",
     "spread",
 ]
 
@@ -67,11 +68,6 @@ def depth(side: str, measure: str, level: int) -> pl.Expr:
                 [_level(side, "Price", k) * _level(side, "Quantity", k) for k in levels]
             )
     raise ValueError(f"unknown depth measure {measure!r}")
-
-
-def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """``numerator / denominator``, null where the denominator is zero or null."""
-    return pl.when(denominator != 0).then(numerator / denominator)
 
 
 def imbalance(measure: str, level: int) -> pl.Expr:

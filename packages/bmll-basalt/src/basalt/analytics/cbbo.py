@@ -38,7 +38,7 @@ import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
-from basalt.analytics.common import as_list, ensure_unique
+from basalt.analytics.common import MarketStates, as_list, ensure_unique
 from basalt.metrics import Column, MetricDoc
 from basalt.timebuckets import BucketSpec
 
@@ -130,9 +130,8 @@ class CbboConfig(BaseModel):
         description="Aggregations of the Quantity measures over the bucket: TWMean "
         "(time-weighted mean, the unsuffixed column), Min, Max, Median (time-weighted).",
     )
-    market_states: Annotated[list[str] | None, BeforeValidator(as_list)] = Field(
+    market_states: MarketStates = Field(
         default=None,
-        min_length=1,
         description="Count only time while the listing's latest L2 snapshot has one of these "
         "MarketState values (e.g. CONTINUOUS_TRADING); null counts all time.",
     )

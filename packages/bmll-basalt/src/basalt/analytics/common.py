@@ -1,11 +1,23 @@
-"""Helpers shared by the analytics' option models: list coercion and column naming."""
+"""Helpers shared by the analytics: option types, list coercion, column naming, and the
+expressions every module needs (market-state selection, safe ratios)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
-__all__ = ["OHLC_PARTS", "as_list", "column_name", "ensure_unique"]
+import polars as pl
+from pydantic import BeforeValidator, Field
+
+__all__ = [
+    "OHLC_PARTS",
+    "MarketStates",
+    "as_list",
+    "column_name",
+    "ensure_unique",
+    "in_states",
+    "ratio",
+]
 
 OHLC_PARTS = ("Open", "High", "Low", "Close")
 
@@ -13,6 +25,21 @@ OHLC_PARTS = ("Open", "High", "Low", "Close")
 def as_list(value: Any) -> Any:
     """A lone string or integer as a one-element list (a pydantic before-validator)."""
     return [value] if isinstance(value, str | int) else value
+
+
+MarketStates = Annotated[Annotated[list[str], Field(min_length=1)] | None, BeforeValidator(as_list)]
+"""An optional, non-empty list of BMLL ``MarketState`` values (a lone string is a list)."""
+
+
+def in_states(states: list[str] | None) -> pl.Expr | None:
+    """True on rows whose ``MarketState`` is listed (None: every row)."""
+    return None if states is None else pl.col("MarketState").is_in(states)
+
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """``numerator / denominator`` as Float64; null where the denominator is 0 or null."""
+    denominator = denominator.cast(pl.Float64)
+    return pl.when(denominator != 0).then(numerator.cast(pl.Float64) / denominator)
 
 
 def column_name(prefix: str, pattern: str, **fields: object) -> str:

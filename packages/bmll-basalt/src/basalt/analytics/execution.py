@@ -19,17 +19,21 @@ import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
-from basalt.analytics.common import as_list, column_name, ensure_unique
+from basalt.analytics.common import (
+    MarketStates,
+    as_list,
+    column_name,
+    ensure_unique,
+    in_states,
+    ratio,
+)
 from basalt.analytics.l3 import (
     SIDE_CODES,
     Family,
-    MarketStates,
     Metric,
     executed,
     family_metrics,
     imbalance,
-    in_states,
-    ratio,
     where,
 )
 from basalt.analytics.sums import fixed_point

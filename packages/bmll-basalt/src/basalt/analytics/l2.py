@@ -17,7 +17,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics import book
-from basalt.analytics.common import OHLC_PARTS, as_list, column_name, ensure_unique
+from basalt.analytics.common import (
+    OHLC_PARTS,
+    MarketStates,
+    as_list,
+    column_name,
+    ensure_unique,
+)
 from basalt.metrics import Column, MetricDoc
 
 __all__ = [
@@ -241,9 +247,8 @@ class BookConfig(BaseModel):
 
     metric_prefix: str = Field(default="", description="Prepended to every output column name.")
     levels: Level = Field(default=10, description="Depth of the default metrics, 1 to 10.")
-    market_states: Annotated[list[str] | None, BeforeValidator(as_list)] = Field(
+    market_states: MarketStates = Field(
         default=None,
-        min_length=1,
         description="Consider only snapshots whose MarketState is listed (l2tw: only the "
         "time spent in those states); null considers all.",
     )

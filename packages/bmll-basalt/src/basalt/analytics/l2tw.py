@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from basalt.analytic import Analytic, AnalyticContext
 from basalt.analytics import book
-from basalt.analytics.common import as_list, column_name
+from basalt.analytics.common import as_list, column_name, ratio
 from basalt.analytics.l2 import (
     DEPTH_DOCS,
     IMBALANCE_DOCS,
@@ -371,7 +371,7 @@ def _averages(pieces: pl.LazyFrame, names: list[str]) -> pl.LazyFrame:
         "ListingId",
         BUCKET,
         weight.alias(COVERED),
-        *(book.ratio(pl.col(n), pl.col(d)).alias(n) for n, d in defined.items()),
+        *(ratio(pl.col(n), pl.col(d)).alias(n) for n, d in defined.items()),
     )
 
 

@@ -23,7 +23,14 @@ import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
-from basalt.analytics.common import as_list, column_name, ensure_unique
+from basalt.analytics.common import (
+    MarketStates,
+    as_list,
+    column_name,
+    ensure_unique,
+    in_states,
+    ratio,
+)
 from basalt.analytics.sums import fixed_point
 from basalt.metrics import Column, MetricDoc
 
@@ -34,13 +41,10 @@ __all__ = [
     "L3Analytic",
     "L3Config",
     "L3GenericConfig",
-    "MarketStates",
     "Metric",
     "executed",
     "family_metrics",
     "imbalance",
-    "in_states",
-    "ratio",
     "where",
 ]
 
@@ -56,7 +60,6 @@ Variant = Literal[
     "FleetingLiquidityRatio",
     "AvgReplacementLatency",
 ]
-MarketStates = Annotated[Annotated[list[str], Field(min_length=1)] | None, BeforeValidator(as_list)]
 
 EXECUTION, INSERT, REMOVE, UPDATE = 1, 2, 3, 4
 SIDE_CODES = {"Bid": 1, "Ask": 2}
@@ -78,17 +81,6 @@ def where(*conditions: pl.Expr | None) -> pl.Expr:
     """All of ``conditions`` (None: no condition); null counts as false."""
     kept = [c for c in conditions if c is not None]
     return pl.all_horizontal(kept).fill_null(False) if kept else pl.lit(True)
-
-
-def in_states(states: list[str] | None) -> pl.Expr | None:
-    """True on rows whose ``MarketState`` is listed (None: every row)."""
-    return None if states is None else pl.col("MarketState").is_in(states)
-
-
-def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """``numerator / denominator`` as Float64; null where the denominator is 0 or null."""
-    denominator = denominator.cast(pl.Float64)
-    return pl.when(denominator != 0).then(numerator.cast(pl.Float64) / denominator)
 
 
 def imbalance(first: pl.Expr, second: pl.Expr) -> pl.Expr:

@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
-from basalt.analytics.common import ensure_unique
+from basalt.analytics.common import MarketStates, ensure_unique
 from basalt.analytics.trade.generic import (
     ALL_TRADES,
     FLAG_DOCS,
@@ -68,9 +68,8 @@ class TradeConfig(BaseModel):
         "RetailCount, BlockCount, AuctionNotional, OTCVolume and flag metrics count every "
         "trade of their kind regardless.",
     )
-    market_states: list[str] | None = Field(
+    market_states: MarketStates = Field(
         default=None,
-        min_length=1,
         description="Keep only trades whose MarketState is listed; null keeps all.",
     )
     generic_metrics: list[TradeGenericConfig] = Field(

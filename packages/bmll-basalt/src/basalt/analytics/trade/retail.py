@@ -6,6 +6,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
+from basalt.analytics.common import MarketStates
 from basalt.analytics.sums import fixed_point
 from basalt.analytics.trade.selection import SIDE, is_retail
 from basalt.metrics import MetricDoc
@@ -21,9 +22,8 @@ class RetailImbalanceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric_prefix: str = Field(default="", description="Prepended to the output column name.")
-    market_states: list[str] | None = Field(
+    market_states: MarketStates = Field(
         default=None,
-        min_length=1,
         description="Keep only trades whose MarketState is listed; null keeps all.",
     )
 
