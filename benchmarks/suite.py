@@ -254,9 +254,15 @@ class Bench:
             rows = sum(file_rows(self.lake(1), folder, 1) for folder in folders)
             wall, peak = targets or (None, None)
             metrics += [
-                Metric(6, f"{label} 1 day: wall", runs.wall, "s", wall and ("<", wall)),
+                Metric(6, f"{label} 1 day: wall", runs.wall, "s", ("<", wall) if wall else None),
                 Metric(6, f"{label} 1 day: input rows/s", rows / runs.wall, "rows/s"),
-                Metric(6, f"{label} 1 day: peak RSS", runs.peak / GIB, "GiB", peak and ("<", peak)),
+                Metric(
+                    6,
+                    f"{label} 1 day: peak RSS",
+                    runs.peak / GIB,
+                    "GiB",
+                    ("<", peak) if peak else None,
+                ),
             ]
         return metrics
 

@@ -125,7 +125,7 @@ class TradeConfig(BaseModel):
             for name, flag, measure, side in flags.names(self.metric_prefix):
                 values = {"flag": flag, "side": side}
                 column = Column(name, FLAG_DOCS[measure], values, path)
-                metrics.append(PartialMetric(column, f"flag:{flag}:{measure}", side, ()))
+                metrics.append(PartialMetric(column, measure, side, (), flag))
         return metrics
 
     def per_trade_metrics(self, bucket_seconds: float) -> list[PerTrade]:

@@ -250,13 +250,14 @@ class TradeFlagConfig(BaseModel):
 
 @dataclass(frozen=True)
 class PartialMetric:
-    """A column computed from partials: its measure (generic, or ``flag:<Flag>:<measure>``),
-    side, and the flag columns that select its partial rows."""
+    """A column computed from partials: its measure, side, the selection flag columns that
+    select its partial rows, and for flag metrics the trade ``flag`` measured."""
 
     column: Column
     measure: str
     side: str
     flags: tuple[str, ...]
+    flag: str | None = None
 
 
 def partials(measures: set[str], flags: set[str]) -> dict[str, pl.Expr]:
@@ -299,20 +300,20 @@ def partials(measures: set[str], flags: set[str]) -> dict[str, pl.Expr]:
     return parts
 
 
-def combine(measure: str, part: Callable[[str], pl.Expr]) -> pl.Expr:
-    """Stage 2: ``measure`` from the partials of one selection (``part(name)``: the partial
-    column, null on rows outside the selection)."""
+def combine(measure: str, part: Callable[[str], pl.Expr], flag: str | None = None) -> pl.Expr:
+    """Stage 2: ``measure`` (of the trades with ``flag``, for a flag metric) from the partials
+    of one selection (``part(name)``: the partial column, null on rows outside it)."""
 
     def total(name: str) -> pl.Expr:
         return part(name).sum().cast(pl.Float64)
 
     def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+        """Null unless the denominator (a volume or a count) is positive."""
         return pl.when(denominator > 0).then(numerator / denominator)
 
-    if measure.startswith("flag:"):
-        _, flag, flag_measure = measure.split(":")
+    if flag is not None:
         count = part(f"_{flag}_n").sum()
-        match flag_measure:
+        match measure:
             case "Count":
                 return count.cast(pl.Int64)
             case "Volume":
@@ -365,8 +366,8 @@ def combined(
 ) -> pl.LazyFrame:
     """Stage 1 over ``frame`` (trades with the selection flag columns) then stage 2."""
     flags = sorted({flag for m in metrics for flag in m.flags})
-    measures = {m.measure for m in metrics if not m.measure.startswith("flag:")}
-    flagged = {m.measure.split(":")[1] for m in metrics if m.measure.startswith("flag:")}
+    measures = {m.measure for m in metrics if m.flag is None}
+    flagged = {m.flag for m in metrics if m.flag is not None}
     parts = partials(measures, flagged)
     stage_one = frame.group_by(*keys, SIDE, *flags).agg(**parts)
     selected: dict[str, pl.Expr] = {}
@@ -376,7 +377,8 @@ def combined(
         suffix = "" if condition is None else "@" + "@".join((*metric.flags, metric.side))
         if condition is not None:
             selected |= {p + suffix: pl.when(condition).then(pl.col(p)) for p in parts}
-        columns.append(combine(metric.measure, _suffixed(suffix)).alias(metric.column.name))
+        expr = combine(metric.measure, _suffixed(suffix), metric.flag)
+        columns.append(expr.alias(metric.column.name))
     return stage_one.with_columns(**selected).group_by(*keys).agg(columns)
 
 
