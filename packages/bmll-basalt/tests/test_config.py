@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from basalt.config.build import config_model
-from basalt.config.loading import load_pipeline, validate_config
+from basalt.config.loading import dump_config, load_pipeline, validate_config
 from basalt.errors import ConfigError
 from basalt.plugins import Registry
 
@@ -154,3 +154,18 @@ def test_json_schema_includes_module_configs() -> None:
     measures = defs["TradeGenericConfig"]["properties"]["measures"]["items"]["enum"]
     assert "VWAP" in measures and "OHLC" in measures
     assert schema["properties"]["PASSES"]["description"]
+
+
+def test_dump_keeps_the_options_of_each_pass_s_own_modules_only() -> None:
+    raw = {
+        "START_DATE": "2024-03-04",
+        "PASSES": [
+            {"name": "a", "modules": ["trade"], "trade": {"metric_prefix": "A_"}},
+            {"name": "b", "modules": ["l2", "l3"], "l2": {"levels": 3}},
+        ],
+    }
+    dumped = dump_config(validate_config(raw))
+    first, second = dumped["PASSES"]
+    assert first["trade"]["metric_prefix"] == "A_" and "l2" not in first and "l3" not in first
+    assert second["l2"]["levels"] == 3 and "l3" in second and "trade" not in second
+    assert validate_config(dumped) == validate_config(raw)  # the dropped ones are defaults

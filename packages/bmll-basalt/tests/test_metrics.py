@@ -244,3 +244,12 @@ def test_unknown_columns_and_modules_exit_2(
     result = basalt_cli(*args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_an_invalid_pipeline_exits_2_naming_the_problem(
+    basalt_cli: CliInvoker, tmp_path: Path
+) -> None:
+    path = write(tmp_path, pipeline(generic_metrics=[{"measures": ["Volumes"]}]))
+    result = basalt_cli("analytics", "list", "--pipeline", path)
+    assert result.exit_code == 2
+    assert "'Volumes' is not allowed" in result.output

@@ -10,10 +10,12 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from basalt.config.loading import validate_config
+from basalt.errors import ConfigError
 from basalt.tables.bmll import MarketStateTable, TradesTable
 from basalt.testing import run_pass
 from basalt.timebuckets import BucketSpec
-from basalt.timeline import DenseConfig, dense_grid, forward_fill
+from basalt.timeline import DAILY_BUCKET, DenseConfig, dense_grid, forward_fill
 
 DAY = dt.date(2024, 3, 4)
 T = dt.datetime(2024, 3, 4)
@@ -166,3 +168,12 @@ def test_dense_mode_adds_the_quiet_buckets_of_the_session(
     assert dense.filter(pl.col("ListingId") == 2).height == 531
     assert set(dense.columns) >= {"MIC", "Ticker"}
     assert dense.filter(pl.col("MIC").is_null()).is_empty()
+
+
+def test_an_unknown_time_mode_is_a_config_error() -> None:
+    raw = {"START_DATE": "2024-03-04", "PASSES": [{"name": "p", "modules": ["trade"]}]}
+    raw["PASSES"][0]["timeline_mode"] = "hourly"  # type: ignore[index]
+    with pytest.raises(ConfigError, match="timeline_mode: 'hourly' is not allowed"):
+        validate_config(raw)
+    daily = {**raw, "PASSES": [{"name": "p", "modules": ["trade"], "timeline_mode": "daily"}]}
+    assert validate_config(daily).PASSES[0].bucket(60.0) == DAILY_BUCKET

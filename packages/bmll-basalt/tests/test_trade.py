@@ -348,6 +348,11 @@ def test_impact_uses_the_post_trade_mid_at_the_horizon() -> None:
     assert row["PriceImpact1s"] == pytest.approx((2 * 0.01 - 2 * (9.98 - 10.0)) / 2)
     with pytest.raises(ValueError, match="BMLL has post-trade mids at 1ms, 2ms"):
         compute({"impact_metrics": [{"variant": "PriceImpact", "horizon": "3s"}]})
+    with pytest.raises(ValueError, match=r"'Mid' is neither a reference .* nor a trades-plus"):
+        compute({"impact_metrics": [{"variant": "PriceImpact", "reference_price_col": "Mid"}]})
+    custom = {"variant": "EffectiveSpread", "reference_price_col": "BestBidPrice"}
+    row = bucket(compute({"impact_metrics": [custom]}, [{**rows[0], "BestBidPrice": 10.0}]), 1)
+    assert row["EffectiveSpread1s"] == pytest.approx(2 * 0.02)
 
 
 def test_market_states_filter_and_column_order() -> None:

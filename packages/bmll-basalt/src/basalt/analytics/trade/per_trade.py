@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from basalt.analytics.common import as_list, column_name
 from basalt.analytics.trade.selection import SIDES_NOTE, Side, side_condition, side_suffix, signed
 from basalt.metrics import Column, MetricDoc
+from basalt.tables.schema import bmll_schema
 
 __all__ = [
     "HORIZONS_MS",
@@ -306,6 +307,16 @@ class TradeImpactConfig(BaseModel):
     @classmethod
     def _horizons(cls, value: list[str]) -> list[str]:
         return [_label(_horizon_ms(h)) for h in value]
+
+    @field_validator("reference_price_col")
+    @classmethod
+    def _known_price(cls, value: str) -> str:
+        if value not in REFERENCES and value not in bmll_schema("trades-plus"):
+            raise ValueError(
+                f"{value!r} is neither a reference ({', '.join(REFERENCES)}) nor a "
+                "trades-plus column"
+            )
+        return value
 
     def metrics(self, prefix: str, path: str) -> Iterator[tuple[Column, pl.Expr]]:
         pattern = self.output_name_pattern or "{variant}{horizon}"
