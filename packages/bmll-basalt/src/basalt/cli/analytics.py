@@ -117,7 +117,7 @@ def explain(column: str, path: str | None, as_json: bool) -> None:
 
 @analytics.command()
 def reference() -> None:
-    """Print the analytics reference (Markdown) of the installed analytics."""
+    """Print the column reference (Markdown) of the installed analytics."""
     from basalt.catalog import reference_markdown
     from basalt.plugins import get_registry
 
