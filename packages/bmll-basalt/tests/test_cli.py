@@ -132,6 +132,20 @@ def test_plugins_list(basalt_cli: Invoke) -> None:
     assert "basalt  (bmll-basalt 0.1.0)" in text and "analytics: cbbo_analytics, execution" in text
 
 
+def test_a_closed_output_pipe_ends_the_command_quietly() -> None:
+    basalt = Path(sys.executable).with_name("basalt")
+    listing = subprocess.Popen(
+        [str(basalt), "analytics", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert listing.stdout is not None and listing.stdout.readline().strip()
+    listing.stdout.close()  # as `basalt analytics list | head -1` does
+    _, errors = listing.communicate()
+    assert (listing.returncode, errors) == (0, "")
+
+
 def test_console_script_maps_errors_to_exit_codes(tmp_path: Path) -> None:
     basalt = Path(sys.executable).with_name("basalt")
     bad = tmp_path / "bad.yaml"

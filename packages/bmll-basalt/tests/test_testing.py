@@ -26,11 +26,15 @@ from basalt.tables import L2Table, L3Table, MarketStateTable, ReferenceTable, Tr
 from basalt.tables.base import DataTable
 from basalt.testing import (
     DEFAULT_DATE,
+    DEFAULT_LISTING_ID,
+    DEFAULT_MIC,
     AnalyticContract,
     CliInvoker,
     DistributionFactory,
     bmll_frame,
+    cbbo_frame,
     compute_analytic,
+    imbalance_frame,
     l2_frame,
     l3_frame,
     make_context,
@@ -417,3 +421,18 @@ def test_the_plugin_is_opt_in(pytester: pytest.Pytester) -> None:
     )
     pytester.runpytest().assert_outcomes(errors=1)
     pytester.runpytest("-p", "basalt.testing").assert_outcomes(passed=1)
+
+
+def test_cbbo_and_imbalance_frames_are_normalised_with_defaults() -> None:
+    cbbo = cbbo_frame([{"TimestampNanoseconds": "2026-01-02T08:00:00.000000001"}]).collect()
+    assert cbbo.schema["EventTimestamp"] == pl.Datetime("ns")
+    first = cbbo.row(0, named=True)
+    assert (first["ListingId"], first["MIC"]) == (DEFAULT_LISTING_ID, DEFAULT_MIC)
+    assert cbbo["EventTimestamp"].dt.epoch("ns")[0] % 1000 == 1  # nanoseconds kept
+    assert cbbo["TimeBucket"].to_list() == [dt.datetime(2026, 1, 2, 8, 1)]
+    feed = imbalance_frame([{"Timestamp": "2026-01-02T08:00:30", "PairedQuantity": 5.0}])
+    row = feed.collect().row(0, named=True)
+    assert (row["EventTimestamp"], row["TradeDate"]) == (
+        dt.datetime(2026, 1, 2, 8, 0, 30),
+        dt.datetime(2026, 1, 2),
+    )
