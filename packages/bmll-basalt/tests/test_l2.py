@@ -214,6 +214,32 @@ def test_ties_go_to_the_later_row() -> None:
     assert bucket(compute(config, rows[::-1]), 1)["BidPrice1"] == 10.0
 
 
+def test_last_snapshot_with_and_without_nanosecond_stamps() -> None:
+    """``EventTimestamp`` comes from ``TimestampNanoseconds`` where set; the search filters on
+    that raw column first and must still find rows stamped by ``EventTimestamp`` alone."""
+
+    def stamped(seconds: float, bid: float, listing: int = 7) -> dict[str, object]:
+        row = snap(0, [(bid, 1, 1)], [(12.0, 1, 1)], listing=listing)
+        return {**row, "TimestampNanoseconds": T + dt.timedelta(seconds=seconds)}
+
+    rows = [
+        stamped(30, 10.0),
+        snap(50, [(10.1, 1, 1)], [(12.0, 1, 1)]),  # no nanosecond stamp: the latest
+        stamped(50, 9.0, listing=8),
+        stamped(70, 11.0),
+        stamped(90, 11.1),
+        stamped(70, 10.9),
+        stamped(90, 11.2),  # tie at the latest stamp: the later row
+    ]
+    config = {"liquidity": [{"sides": "Bid", "levels": 1, "measures": "Price"}]}
+    frame = compute(config, rows)
+    assert frame.select("ListingId", "TimeBucket", "BidPrice1").rows() == [
+        (7, T + dt.timedelta(minutes=1), 10.1),
+        (7, T + dt.timedelta(minutes=2), 11.2),
+        (8, T + dt.timedelta(minutes=1), 9.0),
+    ]
+
+
 def test_one_row_per_listing_and_bucket_with_snapshots() -> None:
     rows = ROWS + [{**row, "ListingId": 8} for row in ROWS[:3]]
     frame = compute({}, rows)

@@ -474,28 +474,40 @@ bucket_strategy = st.sampled_from(
     ]
 )
 states_strategy = st.sampled_from([None, [CONTINUOUS]])
+WINDOW_SECONDS = 20  # the 45 s buckets end with a shorter window
+WINDOW_STATISTICS = ["Min", "Max", "Mean", "Median", "Std", "Last", "TWMean", "TWStd"]
+WINDOWS = {
+    "second_level_window_seconds": WINDOW_SECONDS,
+    "second_level_aggregations": WINDOW_STATISTICS,
+}
 ORACLE = {
     "liquidity": [{"levels": 1, "measures": ["Quantity", "Price"]}],
     "spreads": [{"variant": ["Abs", "BPS"]}],
     "imbalances": [{"levels": 1, "measure": "Quantity"}],
     "prices": [{}],
     "volatility": [
-        {"source": list(SOURCES)},
+        {"source": list(SOURCES), **WINDOWS},
         {
             "source": list(SOURCES),
             "subsample_seconds": GRID_SECONDS,
             "output_name_pattern": "Grid{source}",
+            "window_output_name_pattern": "Grid{source}Win{aggregation}",
+            **WINDOWS,
         },
     ],
 }
+Returns = dict[str, dict[tuple[int, int], list[float]]]
+"""Log returns by source, and by bucket label and window."""
 
 
 class Oracle:
     """The ``ORACLE`` metrics of ``quotes`` computed the plain way: each snapshot's time cut
-    bucket by bucket, returns taken snapshot by snapshot and grid point by grid point."""
+    bucket by bucket and window by window, returns taken snapshot by snapshot and grid point
+    by grid point."""
 
     def __init__(self, quotes: Sequence[Quote], bucket: BucketSpec, states: list[str] | None):
         self.bucket, self.width, self.states = bucket, bucket.width_ns, states
+        self.window = WINDOW_SECONDS * 10**9
         self.series: dict[int, list[Quote]] = defaultdict(list)
         for quote in sorted(quotes, key=lambda q: q.stamp):  # stable: ties keep row order
             self.series[quote.listing].append(quote)
@@ -509,40 +521,48 @@ class Oracle:
             return (stamp - 1) // self.width * self.width
         return stamp // self.width * self.width
 
+    def cell(self, start: int, moment: int) -> tuple[int, int]:
+        """(label, window) of the ``moment`` in the bucket starting at ``start``."""
+        return self.label(start), (moment - start) // self.window
+
     def usable(self, quote: Quote, source: str) -> bool:
         price = quote.values()[source]
         selected = self.states is None or quote.state in self.states
         return selected and price is not None and price > 0
 
-    def pieces(self, series: list[Quote]) -> Iterator[tuple[int, int, Quote]]:
-        """(bucket label, ns, snapshot) for every stretch of time a snapshot is in force."""
+    def pieces(self, series: list[Quote]) -> Iterator[tuple[tuple[int, int], int, Quote]]:
+        """((bucket label, window), ns, snapshot) for every stretch of time a snapshot is in
+        force, cut at bucket and window edges."""
         for i, quote in enumerate(series):
             last = i + 1 == len(series)
             until = self.row_start(quote.stamp) + self.width if last else series[i + 1].stamp
-            cell = quote.stamp // self.width * self.width
-            while cell < until:
-                piece = min(until, cell + self.width) - max(quote.stamp, cell)
-                if piece > 0:
-                    yield self.label(cell), piece, quote
-                cell += self.width
+            start = quote.stamp // self.width * self.width
+            while start < until:
+                edge = start
+                while edge < start + self.width:
+                    end = min(start + self.width, edge + self.window)
+                    piece = min(until, end) - max(quote.stamp, edge)
+                    if piece > 0:
+                        yield self.cell(start, edge), piece, quote
+                    edge = end
+                start += self.width
 
-    def returns(
-        self, pairs: Iterator[tuple[int, Quote, Quote]]
-    ) -> dict[str, dict[int, list[float]]]:
-        """Log returns by source and bucket label, of (label, from, to) pairs."""
-        found: dict[str, dict[int, list[float]]] = {s: defaultdict(list) for s in SOURCES}
-        for label, before, after in pairs:
+    def returns(self, pairs: Iterator[tuple[tuple[int, int], Quote, Quote]]) -> Returns:
+        """Log returns by source and cell, of (cell, from, to) pairs."""
+        found: Returns = {s: defaultdict(list) for s in SOURCES}
+        for cell, before, after in pairs:
             for source in SOURCES:
                 if self.usable(before, source) and self.usable(after, source):
                     ratio = after.values()[source] / before.values()[source]  # type: ignore[operator]
-                    found[source][label].append(math.log(ratio))
+                    found[source][cell].append(math.log(ratio))
         return found
 
-    def event_pairs(self, series: list[Quote]) -> Iterator[tuple[int, Quote, Quote]]:
+    def event_pairs(self, series: list[Quote]) -> Iterator[tuple[tuple[int, int], Quote, Quote]]:
         for before, after in itertools.pairwise(series):
-            yield self.label(self.row_start(after.stamp)), before, after
+            moment = after.stamp - 1 if self.bucket.closed == "right" else after.stamp
+            yield self.cell(self.row_start(after.stamp), moment), before, after
 
-    def grid_pairs(self, series: list[Quote]) -> Iterator[tuple[int, Quote, Quote]]:
+    def grid_pairs(self, series: list[Quote]) -> Iterator[tuple[tuple[int, int], Quote, Quote]]:
         step = GRID_SECONDS * 10**9
         stamps = [quote.stamp for quote in series]
         end = self.row_start(stamps[-1]) + self.width
@@ -551,16 +571,18 @@ class Oracle:
         while point + step <= end:
             point += step
             after = series[bisect.bisect_right(stamps, point) - 1]
-            yield self.label((point - 1) // self.width * self.width), before, after
+            yield self.cell((point - 1) // self.width * self.width, point - 1), before, after
             before = after
 
     def frame(self) -> pl.DataFrame:
         records = []
         for listing, series in self.series.items():
             held: dict[int, list[tuple[int, Quote]]] = defaultdict(list)
-            for label, piece, quote in self.pieces(series):
+            covered: dict[tuple[int, int], int] = defaultdict(int)
+            for (label, window), piece, quote in self.pieces(series):
                 if self.states is None or quote.state in self.states:
                     held[label].append((piece, quote))
+                    covered[label, window] += piece
             events = self.returns(self.event_pairs(series))
             grid = self.returns(self.grid_pairs(series))
             for label, pieces in held.items():
@@ -571,13 +593,25 @@ class Oracle:
                     record[name] = sum(w * v for w, v in known) / total if total else None
                 seconds = sum(w for w, _ in pieces) / 1e9
                 for source in SOURCES:
-                    returns = events[source][label]
+                    by_window = {w: r for (b, w), r in sorted(events[source].items()) if b == label}
+                    returns = [r for rs in by_window.values() for r in rs]
                     record[f"L2Volatility{source}Std"] = _std(
                         returns, SECONDS_PER_YEAR * len(returns) / seconds
                     )
+                    windows = [
+                        (len(rs), _std(rs, SECONDS_PER_YEAR * len(rs) / covered[label, w] * 1e9))
+                        for w, rs in by_window.items()
+                    ]
+                    record |= _window_statistics(f"L2Volatility{source}Win20s", windows)
+                    by_point = {w: r for (b, w), r in sorted(grid[source].items()) if b == label}
                     record[f"Grid{source}"] = _std(
-                        grid[source][label], SECONDS_PER_YEAR / GRID_SECONDS
+                        [r for rs in by_point.values() for r in rs], SECONDS_PER_YEAR / GRID_SECONDS
                     )
+                    windows = [
+                        (len(rs), _std(rs, SECONDS_PER_YEAR / GRID_SECONDS))
+                        for rs in by_point.values()
+                    ]
+                    record |= _window_statistics(f"Grid{source}Win", windows)
                 records.append(record)
         if not records:
             return pl.DataFrame()
@@ -585,6 +619,28 @@ class Oracle:
         return frame.with_columns(pl.from_epoch("TimeBucket", time_unit="ns")).sort(
             "ListingId", "TimeBucket"
         )
+
+
+def _window_statistics(
+    prefix: str, windows: list[tuple[int, float | None]]
+) -> dict[str, float | None]:
+    """The ``WINDOW_STATISTICS`` of a bucket's windows in order, as (returns, volatility)."""
+    found = [(n, v) for n, v in windows if v is not None]
+    values = [v for _, v in found]
+    if not values:
+        return {prefix + name: None for name in WINDOW_STATISTICS}
+    weights = sum(n for n, _ in found)
+    mean = sum(n * v for n, v in found) / weights
+    return {
+        prefix + "Min": min(values),
+        prefix + "Max": max(values),
+        prefix + "Mean": statistics.mean(values),
+        prefix + "Median": statistics.median(values),
+        prefix + "Std": statistics.stdev(values) if len(values) > 1 else None,
+        prefix + "Last": values[-1],
+        prefix + "TWMean": mean,
+        prefix + "TWStd": math.sqrt(sum(n * (v - mean) ** 2 for n, v in found) / weights),
+    }
 
 
 ORACLE_TWA = [name for name in Quote(0, 7, CONTINUOUS, None, None).values() if "TWA" in name]

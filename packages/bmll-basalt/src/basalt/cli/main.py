@@ -10,13 +10,14 @@ import importlib.metadata as md
 import logging
 import os
 import sys
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 
 from basalt import SUITE_FULL_NAME
 from basalt.allocator import ALLOCATOR_ENV, prompt_release
 from basalt.errors import BasaltError
+from basalt.teardown import end_process, exit_status
 
 __all__ = ["CLI_ENTRY_POINT_GROUP", "ReportedError", "cli", "main"]
 
@@ -96,8 +97,13 @@ def cli(debug: bool, verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-def main() -> None:
-    """Console entry point."""
+def main() -> NoReturn:
+    """Console entry point; the process ends without the interpreter's teardown
+    (:mod:`basalt.teardown`)."""
     if "polars" not in sys.modules:  # polars reads the allocator's options when imported
         os.environ[ALLOCATOR_ENV] = prompt_release(os.environ.get(ALLOCATOR_ENV))
-    cli(prog_name="basalt")
+    try:
+        cli(prog_name="basalt")
+    except SystemExit as done:
+        end_process(exit_status(done.code))
+    raise AssertionError("click's standalone mode always exits")

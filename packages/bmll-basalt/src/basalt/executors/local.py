@@ -6,7 +6,8 @@ and its workers exit, handing their memory back to the system — and a fresh po
 next tasks, its workers starting while the retired pool's last tasks run. (The standard
 library's own ``max_tasks_per_child`` can deadlock on Python 3.11.) Workers get
 :meth:`Executor.worker_environment`: each one's polars uses an even share of the CPUs, so the
-workers don't oversubscribe, and hands freed memory back promptly.
+workers don't oversubscribe, and hands freed memory back promptly. Workers end without the
+interpreter's teardown (:mod:`basalt.teardown`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from basalt.executors.base import Executor, TaskOutcome
+from basalt.teardown import skip_teardown
 
 __all__ = ["LocalExecutor", "LocalOptions"]
 
@@ -89,7 +91,9 @@ class LocalExecutor(Executor):
 
     def _start_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=skip_teardown,
         )
         for _ in range(self.workers):  # start every worker now, importing in parallel
             pool.submit(_warm_up)
