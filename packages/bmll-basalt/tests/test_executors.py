@@ -122,3 +122,17 @@ def test_the_basalt_command_hands_freed_memory_back_promptly() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment
     )
     assert done.stdout.strip().endswith("muzzy_decay_ms:0")
+
+
+def test_a_full_pool_ends_before_the_next_one_starts() -> None:
+    """At most ``workers`` worker processes hold memory at any time, pool changes included."""
+    count_workers = (
+        "import glob, time; time.sleep(0.3); "
+        f"children = [c for f in glob.glob('/proc/{os.getpid()}/task/*/children') "
+        "for c in open(f).read().split()]; "
+        "print(sum(b'spawn_main' in open(f'/proc/{c}/cmdline', 'rb').read() for c in children))"
+    )
+    command = [sys.executable, "-c", count_workers]
+    with LocalExecutor(2, {"max_tasks_per_worker": 1}) as executor:
+        outcomes = list(executor.run(subprocess.check_output, [command] * 6))
+    assert [int(outcome.result or 0) for outcome in outcomes] == [2] * 6

@@ -3,8 +3,10 @@
 Workers are started with ``spawn`` (no inherited state, no fork-safety issues). A pool takes
 ``max_tasks_per_worker`` tasks per worker; then it is retired — it finishes the tasks it has
 and its workers exit, handing their memory back to the system — and a fresh pool takes the
-next tasks, its workers starting while the retired pool's last tasks run. (The standard
-library's own ``max_tasks_per_child`` can deadlock on Python 3.11.) Workers get
+next tasks. The fresh workers start only once the retired ones are gone, so that no more
+than ``workers`` processes hold memory at any time, as the memory budget of the symbol
+batches assumes. (The standard library's own ``max_tasks_per_child`` can deadlock on Python
+3.11.) Workers get
 :meth:`Executor.worker_environment`: each one's polars uses an even share of the CPUs, so the
 workers don't oversubscribe, and hands freed memory back promptly. Workers end without the
 interpreter's teardown (:mod:`basalt.teardown`).
@@ -56,8 +58,6 @@ class LocalExecutor(Executor):
 
     _pool: ProcessPoolExecutor | None = None
     _pool_tasks = 0
-    _retired: list[ProcessPoolExecutor]
-    """Full pools finishing their last tasks."""
     _saved_environment: dict[str, str | None] | None = None
 
     @property
@@ -70,7 +70,6 @@ class LocalExecutor(Executor):
         environment = self.worker_environment()
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)  # inherited by every spawned worker
-        self._retired = []
         self._pool = self._start_pool()  # workers start while the run is being planned
         return self
 
@@ -80,9 +79,9 @@ class LocalExecutor(Executor):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for pool in [*self._retired, *([self._pool] if self._pool else [])]:
-            pool.shutdown(wait=True, cancel_futures=True)
-        self._pool, self._retired = None, []
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
         for name, value in (self._saved_environment or {}).items():
             if value is None:
                 os.environ.pop(name, None)
@@ -100,10 +99,14 @@ class LocalExecutor(Executor):
         self._pool_tasks = 0
         return pool
 
+    def _full(self) -> bool:
+        return self._pool is not None and self._pool_tasks >= self.tasks_per_pool
+
     def _pool_for_next_task(self) -> ProcessPoolExecutor:
-        """The pool the next task goes to; a full pool is retired for a fresh one."""
-        if self._pool is not None and self._pool_tasks >= self.tasks_per_pool:
-            self._retired.append(self._pool)
+        """The pool the next task goes to. A full pool, idle by now, is replaced: its
+        workers exit before the fresh pool's start."""
+        if self._pool is not None and self._full():
+            self._pool.shutdown(wait=True)
             self._pool = None
         if self._pool is None:
             self._pool = self._start_pool()
@@ -115,15 +118,7 @@ class LocalExecutor(Executor):
         fresh one."""
         if pool is self._pool:
             self._pool = None
-        elif pool in self._retired:
-            self._retired.remove(pool)
         pool.shutdown(wait=False, cancel_futures=True)
-
-    def _release_retired(self, busy: set[ProcessPoolExecutor]) -> None:
-        """Let retired pools that have no task left exit."""
-        for pool in [p for p in self._retired if p not in busy]:
-            self._retired.remove(pool)
-            pool.shutdown(wait=False)
 
     def run(
         self, fn: Callable[[T], R], tasks: Iterable[T]
@@ -132,9 +127,12 @@ class LocalExecutor(Executor):
         pending: dict[Future[R], tuple[T, ProcessPoolExecutor]] = {}
         try:
             while True:
-                for task in itertools.islice(source, self.window - len(pending)):
+                room = 0 if self._full() and pending else self.window - len(pending)
+                for task in itertools.islice(source, room):
                     pool = self._pool_for_next_task()
                     pending[pool.submit(fn, task)] = (task, pool)
+                    if self._full():
+                        break  # a full pool finishes its tasks before the next pool starts
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -147,7 +145,6 @@ class LocalExecutor(Executor):
                         yield TaskOutcome(task, result=future.result())
                     else:
                         yield TaskOutcome(task, error=error)
-                self._release_retired({pool for _, pool in pending.values()})
         finally:
             for future in pending:
                 future.cancel()
