@@ -122,6 +122,7 @@ def test_plugins_list(basalt_cli: Invoke) -> None:
     assert kernel["registers"]["analytics"] == [
         "cbbo_analytics",
         "execution",
+        "generic",
         "l2",
         "l2tw",
         "l3",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from pydantic import ValidationError
@@ -598,9 +598,13 @@ class Oracle:
                     record[f"L2Volatility{source}Std"] = _std(
                         returns, SECONDS_PER_YEAR * len(returns) / seconds
                     )
-                    windows = [
-                        (len(rs), _std(rs, SECONDS_PER_YEAR * len(rs) / covered[label, w] * 1e9))
+                    windows = [  # a window may hold returns of one instant and no time
+                        (
+                            len(rs),
+                            _std(rs, SECONDS_PER_YEAR * len(rs) / time * 1e9) if time else None,
+                        )
                         for w, rs in by_window.items()
+                        for time in [covered[label, w]]
                     ]
                     record |= _window_statistics(f"L2Volatility{source}Win20s", windows)
                     by_point = {w: r for (b, w), r in sorted(grid[source].items()) if b == label}
@@ -657,6 +661,9 @@ def _std(returns: list[float], per_year: float) -> float | None:
 
 @settings(max_examples=80, deadline=None)
 @given(books_strategy, bucket_strategy, states_strategy)
+@example(  # three snapshots of one instant: a window with returns and no counted time
+    [Quote(100, 8, CONTINUOUS, None, (1001, 0)) for _ in range(3)], BucketSpec(60), None
+)
 def test_against_a_brute_force_integration(
     quotes: list[Quote], bucket: BucketSpec, states: list[str] | None
 ) -> None:

@@ -121,7 +121,10 @@ def test_declared_columns_are_the_computed_ones_and_documented(
 def test_every_builtin_analytic_documents_its_default_columns() -> None:
     registry = Registry.create(autoload=False)
     for name, analytic in registry.analytics.items():
-        columns = module_columns(analytic, analytic.config_model(), registry)
+        options = analytic.config_model()
+        if not set(analytic().inputs(options)) <= set(registry.tables):
+            continue  # its columns depend on the earlier pass it reads: see its contract test
+        columns = module_columns(analytic, options, registry)
         assert columns, name
         assert [c.name for c in columns if c.doc is None] == [], name
 

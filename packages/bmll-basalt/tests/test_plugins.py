@@ -45,6 +45,7 @@ def test_kernel_registers_through_the_hooks() -> None:
     assert registry.provided_by("basalt")["analytics"] == [
         "cbbo_analytics",
         "execution",
+        "generic",
         "l2",
         "l2tw",
         "l3",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import polars as pl
@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict
 from basalt.metrics import Column, MetricDoc
 from basalt.timebuckets import BucketSpec
 
-__all__ = ["KEYS", "Analytic", "AnalyticContext", "NoConfig"]
+__all__ = ["KEYS", "PASSTHROUGH", "Analytic", "AnalyticContext", "NoConfig"]
 
 KEYS = ("ListingId", "TimeBucket")
+PASSTHROUGH = ("MIC", "Ticker", "InstrumentId")
+"""Universe columns a pass attaches to its rows keyed by listing, after the keys."""
 
 
 class NoConfig(BaseModel):
@@ -29,8 +31,10 @@ class NoConfig(BaseModel):
 class AnalyticContext:
     """What an analytic sees while computing one batch of one pass.
 
-    ``tables`` holds the batch's inputs (each a LazyFrame with a ``TimeBucket`` column),
-    ``universe`` the listings of the batch, ``bucket`` the pass's bucket settings.
+    ``tables`` holds the batch's inputs (each a LazyFrame with a ``TimeBucket`` column): lake
+    tables, or the output of an earlier pass over the batch's dates. ``universe`` holds the
+    listings of the batch, ``bucket`` the pass's bucket settings and ``input_buckets`` those
+    of the earlier passes among the inputs, by input name.
     """
 
     pass_name: str
@@ -38,6 +42,7 @@ class AnalyticContext:
     bucket: BucketSpec
     universe: pl.DataFrame
     tables: Mapping[str, pl.LazyFrame]
+    input_buckets: Mapping[str, BucketSpec] = field(default_factory=dict)
 
     def table(self, name: str) -> pl.LazyFrame:
         """The input ``name`` (a table, or an earlier pass / side output) for this batch."""
@@ -56,7 +61,8 @@ class Analytic(ABC):
 
     Subclasses set ``name`` (the module name used in a pass's ``modules``), optionally
     ``config_model`` (validated from the pass key of the same name, or one of
-    ``config_aliases``), ``requires`` (input table names) and ``batch_group_by``, document
+    ``config_aliases``), ``requires`` (input table or earlier pass names; :meth:`inputs`
+    when they depend on the options) and ``batch_group_by``, document
     their output columns in ``docs`` (see :mod:`basalt.metrics`), and implement
     :meth:`compute` returning one row per ``join_keys``.
     """
@@ -76,6 +82,16 @@ class Analytic(ABC):
         """First paragraph of the class docstring, on one line."""
         paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
         return " ".join(line.strip() for line in paragraph.splitlines())
+
+    def inputs(self, config: Any) -> tuple[str, ...]:
+        """The inputs :meth:`compute` reads with ``ctx.table``: table names or earlier pass
+        names (``module_inputs`` may redirect each to another source); ``requires`` by
+        default."""
+        return self.requires
+
+    def keys(self, config: Any) -> tuple[str, ...]:
+        """The key columns of the output, one row per key; ``join_keys`` by default."""
+        return self.join_keys
 
     def columns(self, config: Any) -> list[Column] | None:
         """The metric columns ``config`` produces, each with its doc, when the analytic can

@@ -33,6 +33,7 @@ def basalt_register_tables() -> list[type]:
 def basalt_register_analytics() -> list[type]:
     from basalt.analytics.cbbo import CbboAnalytic
     from basalt.analytics.execution import ExecutionAnalytic
+    from basalt.analytics.generic import GenericAnalytic
     from basalt.analytics.l2 import L2Analytic
     from basalt.analytics.l2tw import L2TimeWeightedAnalytic
     from basalt.analytics.l3 import L3Analytic
@@ -47,6 +48,7 @@ def basalt_register_analytics() -> list[type]:
         L3Analytic,
         ExecutionAnalytic,
         CbboAnalytic,
+        GenericAnalytic,
     ]
 
 

@@ -3,12 +3,26 @@ analytics reference — all from the analytics' docs (:mod:`basalt.metrics`), wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
+from basalt.analytic import PASSTHROUGH
 from basalt.config.models import AnalyticsConfig
-from basalt.metrics import KEY_DOCS, UNITS, Column, MetricDoc, find_doc, module_columns, options_at
+from basalt.metrics import (
+    DRY_RUN_UNIVERSE,
+    KEY_DOCS,
+    UNITS,
+    Column,
+    MetricDoc,
+    dry_run,
+    find_doc,
+    module_columns,
+    options_at,
+)
+from basalt.passes import module_sources
 from basalt.plugins import Registry
 
 __all__ = ["CatalogEntry", "explain_column", "pipeline_columns", "reference_markdown"]
@@ -42,24 +56,52 @@ class CatalogEntry:
         }
 
 
-def _keys(pass_name: str) -> Iterator[CatalogEntry]:
-    for name, doc in KEY_DOCS.items():
+def _keys(pass_name: str, keys: Sequence[str]) -> Iterator[CatalogEntry]:
+    names = [*keys, *(PASSTHROUGH if "ListingId" in keys else ())]
+    for name in dict.fromkeys(names):
+        doc = KEY_DOCS.get(name)
         yield CatalogEntry(Column(name, doc), KEYS_MODULE, pass_name)
 
 
 def pipeline_columns(config: AnalyticsConfig, registry: Registry) -> list[CatalogEntry]:
-    """Every column of every pass of ``config``: keys first, then each module's metrics."""
+    """Every column of every pass of ``config``: keys first, then each module's metrics. A
+    pass reading an earlier one sees that pass's columns (found on empty inputs)."""
     entries: list[CatalogEntry] = []
+    schemas: dict[str, pl.Schema] = {}
+    produced: dict[str, dict[str, Column]] = {}  # pass → its columns, to explain later passes
     for index, pass_config in enumerate(config.PASSES):
-        entries += _keys(pass_config.name)
+        metrics: list[CatalogEntry] = []
+        schema: dict[str, pl.DataType] = {}
+        keys: tuple[str, ...] = ()
         for module in pass_config.modules:
+            analytic = registry.analytics[module]
             options = pass_config.module_config(module)
+            sources = module_sources(pass_config, module, registry)
+            inputs = {
+                n: pl.LazyFrame(schema=schemas[s]) for n, s in sources.items() if s in schemas
+            }
             dumped = options.model_dump(mode="json")
             base = f"PASSES[{index}].{module}"
-            for column in module_columns(registry.analytics[module], options, registry):
+            prefix = getattr(options, "metric_prefix", "") or ""
+            for found in module_columns(analytic, options, registry, inputs):
+                column = found
+                if column.doc is None:  # a column passed on from an earlier pass keeps its doc
+                    bare = column.name.removeprefix(prefix)
+                    earlier = (produced[s].get(bare) for s in sources.values() if s in produced)
+                    origin = next((c for c in earlier if c is not None), None)
+                    if origin is not None:
+                        column = Column(column.name, origin.doc, origin.values, column.path)
                 path = f"{base}.{column.path}" if column.path else base
                 at = options_at(dumped, column.path) if column.path else dumped
-                entries.append(CatalogEntry(column, module, pass_config.name, path, at))
+                metrics.append(CatalogEntry(column, module, pass_config.name, path, at))
+            schema.update(dry_run(analytic, options, registry, inputs))
+            keys = analytic().keys(options)
+        entries += [*_keys(pass_config.name, keys), *metrics]
+        produced[pass_config.name] = {e.column.name: e.column for e in metrics}
+        passthrough = DRY_RUN_UNIVERSE if "ListingId" in keys else {}
+        schemas[pass_config.name] = pl.Schema(
+            {**{k: schema[k] for k in keys}, **passthrough, **schema}
+        )
     return entries
 
 
@@ -87,7 +129,8 @@ def _cell(text: str) -> str:
 
 
 def _values(doc: MetricDoc) -> str:
-    return "; ".join(f"`{{{k}}}`: {', '.join(map(str, v))}" for k, v in doc.values.items())
+    listed = {k: v for k, v in doc.values.items() if v}
+    return "; ".join(f"`{{{k}}}`: {', '.join(map(str, v))}" for k, v in listed.items())
 
 
 def _table(docs: list[MetricDoc]) -> list[str]:

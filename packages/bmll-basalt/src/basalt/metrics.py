@@ -29,11 +29,13 @@ if TYPE_CHECKING:
     from basalt.plugins import Registry
 
 __all__ = [
+    "DRY_RUN_UNIVERSE",
     "KEY_DOCS",
     "UNITS",
     "Column",
     "MetricDoc",
     "documented",
+    "dry_run",
     "find_doc",
     "iter_docs",
     "module_columns",
@@ -58,7 +60,9 @@ UNITS = {
     "Timestamp": "a point in time (UTC, nanoseconds)",
     "Id": "an identifier",
     "Label": "a text label",
-    "Source": "the unit of the BMLL input column it aggregates",
+    "Source": "the unit of the input column it aggregates (a BMLL column or an earlier pass's)",
+    "Indicator": "a TA-Lib indicator: in its input's unit for averages and bands, an index "
+    "for oscillators",
 }
 """The units a :class:`MetricDoc` may use, with their meaning."""
 
@@ -184,31 +188,54 @@ def documented(docs: Sequence[MetricDoc], names: Sequence[str], prefix: str = ""
 
 
 def module_columns(
-    analytic: type[Analytic], options: BaseModel, registry: Registry
+    analytic: type[Analytic],
+    options: BaseModel,
+    registry: Registry,
+    inputs: Mapping[str, pl.LazyFrame] | None = None,
 ) -> list[Column]:
-    """The metric columns ``analytic`` produces with ``options`` (join keys excluded), in
-    order, without reading data."""
+    """The metric columns ``analytic`` produces with ``options`` (keys excluded), in order,
+    without reading data; ``inputs`` are its earlier-pass inputs, as empty frames."""
     declared = analytic().columns(options)
     if declared is not None:
         return declared
-    names = [c for c in _dry_run(analytic, options, registry) if c not in analytic.join_keys]
+    keys = analytic().keys(options)
+    names = [c for c in dry_run(analytic, options, registry, inputs).names() if c not in keys]
     return documented(analytic.docs, names, getattr(options, "metric_prefix", "") or "")
 
 
-def _dry_run(analytic: type[Analytic], options: BaseModel, registry: Registry) -> list[str]:
-    """Output column names of ``analytic`` computed on empty inputs."""
+DRY_RUN_UNIVERSE = pl.Schema(
+    {"ListingId": pl.Int64, "MIC": pl.String, "Ticker": pl.String, "InstrumentId": pl.Int64}
+)
+
+
+def dry_run(
+    analytic: type[Analytic],
+    options: BaseModel,
+    registry: Registry,
+    inputs: Mapping[str, pl.LazyFrame] | None = None,
+) -> pl.Schema:
+    """The output schema of ``analytic`` computed on empty inputs: its tables, and
+    ``inputs`` (earlier passes, by input name)."""
     from basalt.analytic import AnalyticContext  # basalt.analytic imports this module
 
     bucket = BucketSpec(60)
     nowhere = Lake(".")  # no files are read
+    given = dict(inputs or {})
     tables = {
         name: registry.tables[name].scan_files(nowhere, [], bucket=bucket)
-        for name in analytic.requires
-        if name in registry.tables
+        for name in analytic().inputs(options)
+        if name in registry.tables and name not in given
     }
-    universe = pl.DataFrame(schema={"ListingId": pl.Int64, "MIC": pl.String})
-    ctx = AnalyticContext("dry-run", dt.date(2000, 1, 3), bucket, universe, tables)
-    return analytic().compute(ctx, options).collect_schema().names()
+    universe = pl.DataFrame(schema=DRY_RUN_UNIVERSE)
+    ctx = AnalyticContext(
+        "dry-run",
+        dt.date(2000, 1, 3),
+        bucket,
+        universe,
+        {**tables, **given},
+        dict.fromkeys(given, bucket),
+    )
+    return analytic().compute(ctx, options).collect_schema()
 
 
 def options_at(options: Mapping[str, Any], path: str) -> Any:

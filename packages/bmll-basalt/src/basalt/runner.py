@@ -33,7 +33,7 @@ import polars as pl
 
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline, dump_config
-from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
+from basalt.config.models import AnalyticsConfig, PassConfig
 from basalt.errors import ConfigError, DataError
 from basalt.executors.base import Executor, TaskOutcome
 from basalt.lake import Lake
@@ -155,21 +155,6 @@ def _memory_per_worker(config: AnalyticsConfig, workers: int) -> float:
     return total * MEMORY_SHARE / workers
 
 
-def _render(
-    template: str, config: AnalyticsConfig, pass_name: str, start: dt.date, end: dt.date
-) -> str:
-    try:
-        return template.format(
-            datasetname=config.DATASETNAME,
-            universe=config.UNIVERSE or "all",
-            start_date=start.isoformat(),
-            end_date=end.isoformat(),
-            **{"pass": pass_name},
-        )
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
-
-
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -286,7 +271,7 @@ class PassRun:
             if self.executor.in_process
             else execute_task
         )
-        plan_partition = functools.partial(self._plan, planner, output, target, itertools.count())
+        plan_partition = functools.partial(self._plan, planner, target, itertools.count())
         with (
             closing(_ahead(plan_partition, planner.date_batches())) as plans,
             closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
@@ -376,17 +361,16 @@ class PassRun:
     def _plan(
         self,
         planner: PassPlanner,
-        output: OutputConfig,
         target: OutputTarget,
         counter: Iterator[int],
         batch: DateBatch,
     ) -> PartitionPlan:
         """The plan of one partition (``counter`` numbers the part files of the pass)."""
-        location = _render(
-            output.path_template, self.config, self.pass_config.name, batch.start, batch.end
-        )
+        location = planner.location(batch)
         if self.config.RESUME and target.is_complete(location):
             return PartitionPlan(batch, location, skipped=True)
+        if planner.derived:
+            return PartitionPlan(batch, location, planner.partition_task(batch, counter.__next__))
         tasks: list[Task] = []
         for day in batch.days:
             try:

@@ -16,17 +16,23 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from basalt.analytic import AnalyticContext
-from basalt.config.models import AnalyticsConfig
+from basalt.analytic import PASSTHROUGH, AnalyticContext
+from basalt.config.models import AnalyticsConfig, OutputConfig
 from basalt.errors import ConfigError
 from basalt.lake import Lake
 from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
+from basalt.timebuckets import BucketSpec
 from basalt.timeline import dense_grid, forward_fill
 
-__all__ = ["PASSTHROUGH", "TableInput", "Task", "TaskResult", "execute_task", "join_module_outputs"]
-
-PASSTHROUGH = ("MIC", "Ticker", "InstrumentId")
+__all__ = [
+    "PassInput",
+    "TableInput",
+    "Task",
+    "TaskResult",
+    "execute_task",
+    "join_module_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,38 @@ class TableInput:
     restricted: bool = False
 
 
+@dataclass(frozen=True)
+class PassInput:
+    """The output an earlier pass wrote at ``locations``, read back for the days ``first``
+    to ``last`` (the days of its ``bucket`` labels)."""
+
+    output: OutputConfig
+    storage_options: tuple[tuple[str, str], ...]
+    locations: tuple[str, ...]
+    bucket: BucketSpec
+    first: dt.date
+    last: dt.date
+
+    def scan(self, registry: Registry, listing_ids: list[int] | None) -> pl.LazyFrame:
+        """The rows of the days (and of ``listing_ids``, when given and keyed by listing)."""
+        target = registry.outputs[self.output.type](self.output, self.storage_options)
+        frames = [target.scan(location) for location in self.locations]
+        if not frames:
+            return pl.LazyFrame()
+        frame = pl.concat(frames, how="diagonal_relaxed")
+        names = frame.collect_schema().names()
+        if "TimeBucket" in names:
+            day = self.bucket.inside(pl.col("TimeBucket")).dt.date()
+            frame = frame.filter(day.is_between(self.first, self.last))
+        if listing_ids is not None and "ListingId" in names:
+            frame = frame.filter(pl.col("ListingId").is_in(listing_ids))
+        return frame
+
+
 @dataclass(frozen=True, eq=False)
 class Task:
-    """Compute pass ``pass_index`` on ``day`` for the listings of symbol batch ``batch``."""
+    """Compute pass ``pass_index`` on ``day`` (to ``last_day`` for a derived pass, over all
+    its listings) for the listings of symbol batch ``batch``."""
 
     config_json: str
     pass_index: int
@@ -49,13 +84,16 @@ class Task:
     day: dt.date
     batch: int
     listings: pl.DataFrame
-    inputs: dict[str, TableInput]
+    inputs: dict[str, TableInput | PassInput]
     part: str
     retries: int
+    last_day: dt.date | None = None
 
     @property
     def label(self) -> str:
-        """``pass p1, 2024-03-04, batch 0``."""
+        """``pass p1, 2024-03-04, batch 0``, or ``pass p2, 2024-03-04 to 2024-03-08``."""
+        if self.last_day is not None:
+            return f"pass {self.pass_name}, {self.day} to {self.last_day}"
         return f"pass {self.pass_name}, {self.day}, batch {self.batch}"
 
     @property
@@ -106,33 +144,58 @@ def join_module_outputs(
     return result
 
 
+def _read(
+    name: str,
+    source: TableInput | PassInput,
+    registry: Registry,
+    ids: list[int] | None,
+    bucket: BucketSpec,
+) -> pl.LazyFrame:
+    if isinstance(source, PassInput):
+        return source.scan(registry, ids)
+    listing_ids = None if source.restricted else ids
+    table = registry.tables[name]
+    return table.scan_files(source.lake, source.files, listing_ids=listing_ids, bucket=bucket)
+
+
 def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
     """The joined, sorted module outputs of ``task`` (lazy)."""
     config = _config(task.config_json, registry)
     pass_config = config.PASSES[task.pass_index]
     bucket = pass_config.bucket(config.TIME_BUCKET_SECONDS)
-    analytics = [registry.analytics[m] for m in pass_config.modules]
-    ids = task.listings["ListingId"].to_list()
-    tables = {
-        name: registry.tables[name].scan_files(
-            source.lake, source.files, listing_ids=None if source.restricted else ids, bucket=bucket
-        )
-        for name, source in task.inputs.items()
+    ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
+    frames = {
+        name: _read(name, source, registry, ids, bucket) for name, source in task.inputs.items()
     }
-    ctx = AnalyticContext(pass_config.name, task.day, bucket, task.listings, tables)
-    outputs = [(a.name, a().compute(ctx, pass_config.module_config(a.name))) for a in analytics]
-    keys = analytics[0].join_keys
+    buckets = {p.name: p.bucket(config.TIME_BUCKET_SECONDS) for p in config.PASSES}
+    outputs = []
+    keys: tuple[str, ...] = ()
+    for module in pass_config.modules:
+        analytic = registry.analytics[module]()
+        options = pass_config.module_config(module)
+        sources = pass_config.module_sources(module, analytic.inputs(options))
+        ctx = AnalyticContext(
+            pass_config.name,
+            task.day,
+            bucket,
+            task.listings,
+            {name: frames[source] for name, source in sources.items()},
+            {name: buckets[source] for name, source in sources.items() if source in buckets},
+        )
+        outputs.append((module, analytic.compute(ctx, options)))
+        keys = analytic.keys(options)  # the same for every module of a pass (validated)
     joined = join_module_outputs(outputs, keys)
-    if pass_config.timeline_mode == "dense":
-        grid = dense_grid(pass_config.dense, bucket, task.day, ids, tables.get("marketstate"))
+    if pass_config.timeline_mode == "dense" and ids is not None:
+        grid = dense_grid(pass_config.dense, bucket, task.day, ids, frames.get("marketstate"))
         joined = grid.join(joined, on=list(keys), how="full", coalesce=True)
-    passthrough = [c for c in PASSTHROUGH if c in task.listings.columns]
-    universe = task.listings.lazy().select("ListingId", *passthrough)
-    result = (
-        joined.join(universe, on="ListingId", how="left")
-        .select(*keys, *passthrough, pl.exclude(*keys, *passthrough))
-        .sort(*keys)
-    )
+    if "ListingId" in keys:
+        present = joined.collect_schema().names()
+        missing = [c for c in PASSTHROUGH if c in task.listings.columns and c not in present]
+        universe = task.listings.lazy().select("ListingId", *missing)
+        joined = joined.join(universe, on="ListingId", how="left")
+    present = joined.collect_schema().names()
+    passthrough = [c for c in PASSTHROUGH if c in present and c not in keys]
+    result = joined.select(*keys, *passthrough, pl.exclude(*keys, *passthrough)).sort(*keys)
     return (
         forward_fill(result, pass_config.forward_fill, keys) if pass_config.forward_fill else result
     )

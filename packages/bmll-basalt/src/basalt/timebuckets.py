@@ -46,3 +46,10 @@ class BucketSpec:
             start = floor
         label = start + width if self.anchor == "end" else start
         return pl.from_epoch(label, time_unit="ns").alias("TimeBucket")
+
+    def inside(self, label: pl.Expr) -> pl.Expr:
+        """The middle of the bucket labelled ``label``: strictly inside it, so the coarser
+        bucket or the day holding the bucket is the one holding this instant."""
+        ns = label.cast(pl.Datetime("ns")).dt.epoch("ns")
+        half = self.width_ns // 2
+        return pl.from_epoch(ns - half if self.anchor == "end" else ns + half, time_unit="ns")

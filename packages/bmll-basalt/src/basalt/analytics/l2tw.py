@@ -103,7 +103,7 @@ WINDOWED = (
     "shortest form) from its start, the last one shorter where they do not divide it. Each "
     "window's volatility v is computed as L2Volatility{source}Std is for the bucket, from the "
     "n returns that belong to the window (by the time of their later end) and, between "
-    "snapshots, the time counted in the window; null with fewer than two returns. The "
+    "snapshots, the time counted in the window; null with fewer than two returns or no counted time. The "
     "statistic is over the bucket's windows that have one; null without any."
 )
 WINDOW_DEFINITIONS: dict[str, str] = {
@@ -484,13 +484,14 @@ def _annualised(source: str, step: int | None) -> pl.Expr:
     """The annualised volatility of ``source`` from the columns of :func:`_sums` (and
     ``COVERED``, the counted time, between snapshots): the sample standard deviation, whose
     squared deviation follows as Σr² − (Σr)²/n, exact enough for returns, whose mean is far
-    below their spread; null with fewer than two returns."""
+    below their spread; null with fewer than two returns or without counted time."""
     n, total, square = pl.col(_count(source)), pl.col(_return(source)), pl.col(_square(source))
     std = ((square - total**2 / n).clip(0.0) / (n - 1)).sqrt()
-    if step is None:
-        factor = (SECONDS_PER_YEAR * NS_PER_SECOND * n / pl.col(COVERED)).sqrt()
-    else:
-        factor = pl.lit((SECONDS_PER_YEAR * NS_PER_SECOND / step) ** 0.5)
+    if step is None:  # no counted time (returns between snapshots of one instant): null
+        covered = pl.col(COVERED)
+        factor = (SECONDS_PER_YEAR * NS_PER_SECOND * n / covered).sqrt()
+        return pl.when((n > 1) & (covered > 0)).then(std * factor)
+    factor = pl.lit((SECONDS_PER_YEAR * NS_PER_SECOND / step) ** 0.5)
     return pl.when(n > 1).then(std * factor)
 
 

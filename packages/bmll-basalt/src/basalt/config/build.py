@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
+from basalt.passes import source_problems
 from basalt.plugins import Registry
 
 __all__ = ["config_model", "universe_spec"]
@@ -110,11 +111,10 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
             return value
 
         @model_validator(mode="after")
-        def _modules_have_inputs(self) -> RegisteredConfig:
-            for p in self.PASSES:
-                for module in p.modules:
-                    for table in analytics[module].requires:
-                        _check_in(f"input of module {module!r}", table, registry.tables)
+        def _modules_have_sources(self) -> RegisteredConfig:
+            problems = source_problems(self, registry)
+            if problems:
+                raise ValueError("; ".join(problems))
             return self
 
     RegisteredConfig.__name__ = "AnalyticsConfig"

@@ -8,6 +8,7 @@ extends them with every registered analytic's options.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -78,6 +79,12 @@ class PassConfig(BaseModel):
         validation_alias=AliasChoices("dense", "dense_analytics"),
         description="How dense mode finds each listing's session.",
     )
+    module_inputs: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict,
+        description="Where modules' inputs come from: {module: source} for the module's "
+        "first input, or {module: {input: source}}; a source is a table or an earlier pass "
+        "(whose output is read back for the task's days). Default: each input's own name.",
+    )
     forward_fill: list[str] = Field(
         default_factory=list,
         description="Columns (glob patterns, e.g. '*Price1' or '*') whose last value is "
@@ -98,6 +105,13 @@ class PassConfig(BaseModel):
         """Tables the time mode reads (the market state for adaptive dense sessions)."""
         adaptive = self.timeline_mode == "dense" and self.dense.mode == "adaptive"
         return ["marketstate"] if adaptive else []
+
+    def module_sources(self, module: str, inputs: Sequence[str]) -> dict[str, str]:
+        """The source of each of ``module``'s ``inputs`` (see ``module_inputs``)."""
+        mapped = self.module_inputs.get(module, {})
+        if isinstance(mapped, str):
+            mapped = {inputs[0]: mapped} if inputs else {}
+        return {name: mapped.get(name, name) for name in inputs}
 
     def module_config(self, module: str) -> Any:
         """The validated options of ``module`` in this pass."""

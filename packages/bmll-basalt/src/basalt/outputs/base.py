@@ -33,5 +33,9 @@ class OutputTarget(ABC):
         replacing what was there, atomically; return where it was written."""
 
     @abstractmethod
+    def scan(self, location: str) -> pl.LazyFrame:
+        """What :meth:`write` wrote at ``location``: later passes read earlier ones so."""
+
+    @abstractmethod
     def is_complete(self, location: str) -> bool:
         """Whether the partition at ``location`` was written completely (for resuming)."""

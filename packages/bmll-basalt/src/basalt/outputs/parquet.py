@@ -19,5 +19,8 @@ class ParquetOutput(OutputTarget):
         open_storage(location, self.storage_options).write_parquet(frame, location)
         return location
 
+    def scan(self, location: str) -> pl.LazyFrame:
+        return open_storage(location, self.storage_options).scan_parquet(location)
+
     def is_complete(self, location: str) -> bool:
         return open_storage(location, self.storage_options).exists(location)

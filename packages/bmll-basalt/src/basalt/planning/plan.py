@@ -14,7 +14,7 @@ import glob
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -22,15 +22,16 @@ import polars as pl
 from basalt.config.models import AnalyticsConfig, PassConfig
 from basalt.errors import ConfigError
 from basalt.lake import Lake
+from basalt.passes import pass_sources, reads_lake
 from basalt.planning.dates import DateBatch, auto_freq, date_batches
 from basalt.planning.packing import pack_listings
 from basalt.planning.sizes import FileLayout, inspect_file, listing_bytes
 from basalt.plugins import Registry
 from basalt.tables.base import DataTable
-from basalt.tasks import TableInput, Task
+from basalt.tasks import PassInput, TableInput, Task
 from basalt.universes.base import Universe
 
-__all__ = ["PassPlanner"]
+__all__ = ["PassPlanner", "output_location", "pass_date_batches"]
 
 log = logging.getLogger(__name__)
 BATCH_COLUMN = "BasaltBatch"
@@ -39,6 +40,33 @@ MEMORY_OVERHEAD = 3.0
 TASKS_PER_WORKER = 2
 """With several workers, a day is cut into at least this many tasks per worker: smaller tasks
 hold less memory, and a worker that finishes early takes over work at the end of a day."""
+
+
+def pass_date_batches(config: AnalyticsConfig, pass_config: PassConfig) -> list[DateBatch]:
+    """The output partitions of ``pass_config``: BATCH_FREQ date batches (its own
+    ``batch_freq`` first; automatic by the length of the range without either)."""
+    freq = pass_config.batch_freq or config.BATCH_FREQ
+    if freq is None:
+        freq = auto_freq(config.START_DATE, config.end_date)
+    return date_batches(
+        config.START_DATE, config.end_date, freq, exclude_weekends=config.EXCLUDE_WEEKENDS
+    )
+
+
+def output_location(config: AnalyticsConfig, pass_config: PassConfig, batch: DateBatch) -> str:
+    """Where the partition ``batch`` of ``pass_config`` is written: its output's path
+    template with {datasetname}, {pass}, {universe}, {start_date} and {end_date} filled in."""
+    template = config.output_for(pass_config).path_template
+    try:
+        return template.format(
+            datasetname=config.DATASETNAME,
+            universe=config.UNIVERSE or "all",
+            start_date=batch.start.isoformat(),
+            end_date=batch.end.isoformat(),
+            **{"pass": pass_config.name},
+        )
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
 
 
 @dataclass
@@ -66,20 +94,64 @@ class PassPlanner:
 
     def date_batches(self) -> list[DateBatch]:
         """The pass's output partitions."""
-        config = self.config
-        freq = self.pass_config.batch_freq or config.BATCH_FREQ
-        if freq is None:
-            freq = auto_freq(config.START_DATE, config.end_date)
-        return date_batches(
-            config.START_DATE, config.end_date, freq, exclude_weekends=config.EXCLUDE_WEEKENDS
-        )
+        return pass_date_batches(self.config, self.pass_config)
+
+    def location(self, batch: DateBatch) -> str:
+        """Where the pass's partition ``batch`` is written."""
+        return output_location(self.config, self.pass_config, batch)
+
+    @property
+    def derived(self) -> bool:
+        """Whether the pass reads earlier passes only (one task per partition)."""
+        return not reads_lake(self.pass_config, self.registry)
 
     def tables(self) -> dict[str, type[DataTable]]:
-        """The input tables of the pass: what its modules and time mode require, plus
-        TABLES_TO_LOAD."""
-        names = [t for m in self.pass_config.modules for t in self.registry.analytics[m].requires]
+        """The lake tables the pass reads: its modules' sources, its time mode's, and
+        TABLES_TO_LOAD (unless the pass is derived)."""
+        if self.derived:
+            return {}
+        sources = pass_sources(self.pass_config, self.registry)
+        names = [s for s in sources if s in self.registry.tables]
         names += self.pass_config.timeline_tables() + list(self.config.TABLES_TO_LOAD)
         return {name: self.registry.tables[name] for name in dict.fromkeys(names)}
+
+    def pass_inputs(self, first: dt.date, last: dt.date) -> dict[str, PassInput]:
+        """The earlier passes the pass reads, as written for the days ``first``..``last``:
+        the locations of their partitions that overlap those days and exist."""
+        earlier = {p.name: p for p in self.config.PASSES[: self.pass_index]}
+        inputs = {}
+        for name in pass_sources(self.pass_config, self.registry):
+            if name not in earlier:
+                continue
+            source = earlier[name]
+            output = self.config.output_for(source)
+            target = self.registry.outputs[output.type](output, self.config.storage_options)
+            batches = pass_date_batches(self.config, source)
+            overlapping = [b for b in batches if b.start <= last and b.end >= first]
+            locations = dict.fromkeys(output_location(self.config, source, b) for b in overlapping)
+            inputs[name] = PassInput(
+                output,
+                self.config.storage_options,
+                tuple(loc for loc in locations if target.is_complete(loc)),
+                source.bucket(self.config.TIME_BUCKET_SECONDS),
+                first,
+                last,
+            )
+        return inputs
+
+    def partition_task(self, partition: DateBatch, index: Callable[[], int]) -> list[Task]:
+        """The one task of a derived pass's partition, over all its days and listings; none
+        when the earlier passes wrote nothing for them."""
+        inputs = self.pass_inputs(partition.start, partition.end)
+        if not any(i.locations for i in inputs.values()):
+            return []
+        universes = [self.universe.resolve(self.lake, day) for day in partition.days]
+        listings = (
+            pl.concat(universes, how="diagonal_relaxed")
+            .unique("ListingId", keep="first")
+            .sort("ListingId")
+        )
+        return [self._task(partition, partition.start, 0, listings, inputs, index)]
 
     def group_column(self) -> str | None:
         """The universe column whose listings must share a batch, if a module asks."""
@@ -127,11 +199,12 @@ class PassPlanner:
         )
         shred = self._shred(layouts, len(batches))
         inputs = self._shredded(files, batches, partition, day) if shred else None
+        earlier = self.pass_inputs(day, day)
         tasks = []
         for number, ids in enumerate(batches):
             batch = listings.filter(pl.col("ListingId").is_in(ids))
             batch_mics = sorted(batch["MIC"].unique().to_list())
-            batch_inputs = (
+            table_inputs = (
                 inputs[number]
                 if inputs is not None
                 else {
@@ -139,20 +212,31 @@ class PassPlanner:
                     for name, of in by_mic.items()
                 }
             )
-            tasks.append(
-                Task(
-                    config_json=self.config_json,
-                    pass_index=self.pass_index,
-                    partition=partition.key,
-                    day=day,
-                    batch=number,
-                    listings=batch,
-                    inputs=batch_inputs,
-                    part=os.path.join(self.workdir, f"part-{index():08d}.parquet"),
-                    retries=self.config.IO_RETRIES,
-                )
-            )
+            batch_inputs: dict[str, TableInput | PassInput] = {**table_inputs, **earlier}
+            tasks.append(self._task(partition, day, number, batch, batch_inputs, index))
         return tasks
+
+    def _task(
+        self,
+        partition: DateBatch,
+        day: dt.date,
+        batch: int,
+        listings: pl.DataFrame,
+        inputs: Mapping[str, TableInput | PassInput],
+        index: Callable[[], int],
+    ) -> Task:
+        return Task(
+            config_json=self.config_json,
+            pass_index=self.pass_index,
+            partition=partition.key,
+            day=day,
+            batch=batch,
+            listings=listings,
+            inputs=dict(inputs),
+            part=os.path.join(self.workdir, f"part-{index():08d}.parquet"),
+            retries=self.config.IO_RETRIES,
+            last_day=partition.end if self.derived else None,
+        )
 
     def shred_dir(self, partition: DateBatch) -> str:
         """Where the shredded inputs of ``partition`` are written."""

@@ -28,6 +28,7 @@ from basalt.metrics import module_columns
 from basalt.plugins import Registry
 from basalt.testing.frames import DEFAULT_DATE
 from basalt.testing.running import compute_analytic, run_analytic, validate_options
+from basalt.timebuckets import BucketSpec
 
 __all__ = ["PASCAL_CASE", "SNAKE_CASE", "AnalyticContract", "undescribed_fields"]
 
@@ -61,19 +62,40 @@ class AnalyticContract:
 
     ``analytic`` (the class), ``tables`` (input name → LazyFrame, built with
     :mod:`basalt.testing.frames`), ``config`` (the module's options, default ``{}``) and
-    optionally ``expected_columns`` (the metric columns the configuration produces).
+    optionally ``expected_columns`` (the metric columns the configuration produces) and
+    ``input_buckets`` (the bucket settings of inputs that stand for earlier passes).
     """
 
     analytic: ClassVar[type[Analytic]]
     tables: ClassVar[Mapping[str, pl.LazyFrame]]
     config: ClassVar[Mapping[str, Any]] = {}
     expected_columns: ClassVar[Sequence[str] | None] = None
+    input_buckets: ClassVar[Mapping[str, BucketSpec]] = {}
+
+    @property
+    def _options(self) -> BaseModel:
+        return validate_options(self.analytic, self.config)
+
+    @property
+    def _keys(self) -> list[str]:
+        return list(self.analytic().keys(self._options))
+
+    @property
+    def _inputs(self) -> tuple[str, ...]:
+        return self.analytic().inputs(self._options)
+
+    def _compute(self, tables: Mapping[str, pl.LazyFrame] | None = None) -> pl.LazyFrame:
+        frames = self.tables if tables is None else tables
+        return compute_analytic(
+            self.analytic, frames, self.config, input_buckets=self.input_buckets
+        )
 
     def _result(self, tables: Mapping[str, pl.LazyFrame] | None = None) -> pl.DataFrame:
-        return run_analytic(self.analytic, self.tables if tables is None else tables, self.config)
+        frames = self.tables if tables is None else tables
+        return run_analytic(self.analytic, frames, self.config, input_buckets=self.input_buckets)
 
     def _metric_columns(self, frame: pl.DataFrame) -> list[str]:
-        return [c for c in frame.columns if c not in self.analytic.join_keys]
+        return [c for c in frame.columns if c not in self._keys]
 
     def test_name_is_snake_case(self) -> None:
         name = getattr(self.analytic, "name", None)
@@ -101,19 +123,14 @@ class AnalyticContract:
         schema = self.analytic.config_model.model_json_schema()
         assert json.loads(json.dumps(schema)) == schema
 
-    def test_requires_registered_or_documented(self) -> None:
-        tables = Registry.create().tables
-        doc = self.analytic.__doc__ or ""
-        for name in self.analytic.requires:
-            assert name in tables or name in doc, (
-                f"{name!r} in requires is neither a registered table nor named in the docstring"
-            )
-            assert name in self.tables, f"the contract's tables lack required input {name!r}"
+    def test_inputs_are_given(self) -> None:
+        for name in self._inputs:
+            assert name in self.tables, f"the contract's tables lack the input {name!r}"
 
     def test_options_accepted_in_a_pass(self) -> None:
         registry = Registry.create()
-        if not set(self.analytic.requires) <= set(registry.tables):
-            pytest.skip("pipeline validation accepts only registered tables in requires")
+        if not set(self._inputs) <= set(registry.tables):
+            pytest.skip("a pass reading earlier passes needs them in the pipeline")
         name = self.analytic.name
         expected = validate_options(self.analytic, self.config)
         for key in (name, *self.analytic.config_aliases):
@@ -125,17 +142,17 @@ class AnalyticContract:
             assert pass_config.module_config(name) == expected, f"options under {key!r}"
 
     def test_compute_is_lazy(self) -> None:
-        assert isinstance(compute_analytic(self.analytic, self.tables, self.config), pl.LazyFrame)
+        assert isinstance(self._compute(), pl.LazyFrame)
 
     def test_output_unique_on_join_keys(self) -> None:
         result = self._result()
-        keys = list(self.analytic.join_keys)
+        keys = self._keys
         assert set(keys) <= set(result.columns), f"output lacks join keys {keys}"
         assert result.height > 0, "the contract's tables should produce output rows"
         assert not result.select(keys).is_duplicated().any(), f"output not unique on {keys}"
 
     def test_output_schema_is_declared_lazily(self) -> None:
-        lazy = compute_analytic(self.analytic, self.tables, self.config)
+        lazy = self._compute()
         assert lazy.collect_schema() == lazy.collect().schema
 
     def test_metric_columns_are_pascal_case(self) -> None:
@@ -165,4 +182,4 @@ class AnalyticContract:
     def test_empty_input(self) -> None:
         result = self._result({name: frame.clear() for name, frame in self.tables.items()})
         assert result.height == 0
-        assert set(self.analytic.join_keys) <= set(result.columns)
+        assert set(self._keys) <= set(result.columns)

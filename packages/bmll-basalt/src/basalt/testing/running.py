@@ -52,14 +52,17 @@ def make_context(
     bucket: BucketSpec = DEFAULT_BUCKET,
     date: dt.date = DEFAULT_DATE,
     pass_name: str = "test",
+    input_buckets: Mapping[str, BucketSpec] | None = None,
 ) -> AnalyticContext:
-    """An :class:`AnalyticContext` over ``tables``; the universe defaults to their listings."""
+    """An :class:`AnalyticContext` over ``tables``; the universe defaults to their listings.
+    ``input_buckets`` gives the bucket settings of inputs that stand for earlier passes."""
     return AnalyticContext(
         pass_name=pass_name,
         date=date,
         bucket=bucket,
         universe=universe_of(tables) if universe is None else universe,
         tables=dict(tables),
+        input_buckets=dict(input_buckets or {}),
     )
 
 
@@ -95,8 +98,10 @@ def run_analytic(
     **context: Any,
 ) -> pl.DataFrame:
     """Compute and collect ``analytic`` over ``tables``, sorted by its join keys."""
-    frame = compute_analytic(analytic, tables, config, **context).collect()
-    return frame.sort([k for k in analytic.join_keys if k in frame.columns], maintain_order=True)
+    options = validate_options(analytic, config)
+    frame = compute_analytic(analytic, tables, options, **context).collect()
+    keys = analytic().keys(options)
+    return frame.sort([k for k in keys if k in frame.columns], maintain_order=True)
 
 
 def run_pass(

@@ -1,0 +1,81 @@
+"""How the passes of a pipeline feed each other.
+
+Each input a module reads (:meth:`~basalt.analytic.Analytic.inputs`) comes from a source: a
+lake table, or an earlier pass, whose written output is read back for the days of a task
+(``module_inputs`` redirects an input to another source). A pass that reads lake tables runs
+per day and symbol batch, and reads its earlier-pass inputs for the batch's listings and day.
+A pass that reads only earlier passes is *derived*: it runs once per output partition, over
+everything the earlier passes wrote for its dates.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from basalt.config.models import AnalyticsConfig, PassConfig
+    from basalt.plugins import Registry
+
+__all__ = ["module_sources", "pass_sources", "reads_lake", "source_problems"]
+
+
+def module_sources(pass_config: PassConfig, module: str, registry: Registry) -> dict[str, str]:
+    """Input name → source of ``module`` in ``pass_config``."""
+    inputs = registry.analytics[module]().inputs(pass_config.module_config(module))
+    return pass_config.module_sources(module, inputs)
+
+
+def pass_sources(pass_config: PassConfig, registry: Registry) -> list[str]:
+    """Every source the modules of ``pass_config`` read, in order, once each."""
+    sources = (
+        source
+        for module in pass_config.modules
+        for source in module_sources(pass_config, module, registry).values()
+    )
+    return list(dict.fromkeys(sources))
+
+
+def reads_lake(pass_config: PassConfig, registry: Registry) -> bool:
+    """Whether some module of ``pass_config`` reads a lake table (else the pass is derived)."""
+    return any(source in registry.tables for source in pass_sources(pass_config, registry))
+
+
+def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
+    """What is wrong with how the passes of ``config`` find their inputs, one line each."""
+    problems = []
+    for index, pass_config in enumerate(config.PASSES):
+        earlier = [p.name for p in config.PASSES[:index]]
+        where = f"PASSES[{index}]"
+        for module, mapped in pass_config.module_inputs.items():
+            if module not in pass_config.modules:
+                problems.append(f"{where}.module_inputs: {module!r} is not a module of the pass")
+                continue
+            inputs = registry.analytics[module]().inputs(pass_config.module_config(module))
+            named = list(mapped) if isinstance(mapped, dict) else list(inputs[:1]) or ["any"]
+            unknown = [name for name in named if name not in inputs]
+            if unknown:
+                problems.append(
+                    f"{where}.module_inputs.{module}: module {module!r} has no input "
+                    f"{', '.join(unknown)} (its inputs: {', '.join(inputs) or 'none'})"
+                )
+        for module in pass_config.modules:
+            for name, source in module_sources(pass_config, module, registry).items():
+                if source not in registry.tables and source not in earlier:
+                    choices = ", ".join([*sorted(registry.tables), *earlier])
+                    problems.append(
+                        f"{where}: input {name!r} of module {module!r} comes from {source!r}, "
+                        f"which is neither a table nor an earlier pass (choose from {choices})"
+                    )
+        analytics = [registry.analytics[m]() for m in pass_config.modules]
+        keys = {a.keys(pass_config.module_config(a.name)) for a in analytics}
+        if len(keys) > 1:
+            problems.append(
+                f"{where}: its modules key their rows differently "
+                f"({'; '.join(', '.join(k) for k in sorted(keys))})"
+            )
+        if not reads_lake(pass_config, registry) and pass_config.timeline_mode != "sparse":
+            problems.append(
+                f"{where}: timeline_mode {pass_config.timeline_mode!r} needs a pass over lake "
+                "tables; this pass reads earlier passes only"
+            )
+    return problems

@@ -1,0 +1,196 @@
+"""Pipelines of several passes on a generated lake: 1-minute trade metrics per listing, then
+15-minute metrics per instrument with TA-Lib indicators, checked against the first pass's
+output and TA-Lib called directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+import talib
+from polars.testing import assert_frame_equal
+
+from basalt.catalog import pipeline_columns
+from basalt.config.loading import Pipeline, validate_config
+from basalt.errors import ConfigError
+from basalt.plugins import get_registry
+from basalt.runner import run_pipeline
+from basalt.sampledata import generate_lake
+
+DAYS = (dt.date(2024, 3, 4), dt.date(2024, 3, 5))
+QUARTER = 15 * 60 * 10**9
+INDICATORS = [
+    {"name": "SMA", "input_col": "TradeTotalClose", "timeperiod": 4},
+    {"name": "RSI", "input_col": "TradeTotalClose", "timeperiod": 4},
+]
+PASS1 = {
+    "name": "minute",
+    "modules": ["trade"],
+    "trade": {"generic_metrics": [{"sides": "Total", "measures": ["Volume", "OHLC"]}]},
+}
+PASS2 = {
+    "name": "quarter",
+    "modules": ["generic"],
+    "generic": {
+        "source_pass": "minute",
+        "group_by": ["InstrumentId", "TimeBucket"],
+        "resample_rule": "15m",
+        "aggregations": {"TradeTotalVolume": "sum", "TradeTotalClose": "last"},
+        "talib_indicators": INDICATORS,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lake")
+    generate_lake(root, *DAYS, ["XLON", "XPAR"], 4, trades_per_listing=400)
+    return root
+
+
+def run(lake: Path, out: Path, passes: list[dict[str, Any]], **settings: Any) -> None:
+    raw = {
+        "START_DATE": DAYS[0].isoformat(),
+        "END_DATE": DAYS[1].isoformat(),
+        "DATA_ROOT": str(lake),
+        "EXECUTOR": "serial",
+        "MEMORY_PER_WORKER": 1e-6,  # a symbol batch per listing: many batches a day
+        "BATCH_FREQ": "W",
+        "PASSES": passes,
+        "OUTPUT_TARGET": {"path_template": str(out / "{pass}.parquet")},
+        **settings,
+    }
+    summary = run_pipeline(Pipeline(validate_config(raw), "test"))
+    assert summary.ok, [f"{f.label}: {f.error}" for f in summary.failures]
+
+
+@pytest.fixture(scope="module")
+def outputs(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    out = tmp_path_factory.mktemp("out")
+    run(lake, out, [PASS1, PASS2])
+    return {name: pl.read_parquet(out / f"{name}.parquet") for name in ("minute", "quarter")}
+
+
+def test_the_first_pass_runs_in_many_batches(outputs: dict[str, pl.DataFrame]) -> None:
+    minute = outputs["minute"]
+    assert minute.select("ListingId").n_unique() == 8
+    assert not minute.select("ListingId", "TimeBucket").is_duplicated().any()
+
+
+def test_the_second_pass_aggregates_each_instrument_and_quarter_once(
+    outputs: dict[str, pl.DataFrame],
+) -> None:
+    minute, quarter = outputs["minute"], outputs["quarter"]
+    ns = pl.col("TimeBucket").dt.epoch("ns")
+    expected = (
+        minute.sort("InstrumentId", "TimeBucket", "ListingId")
+        .group_by(
+            "InstrumentId",
+            # An end-labelled minute (L − 1 min, L] lies in the quarter ending at L rounded up.
+            pl.from_epoch((ns + QUARTER - 1) // QUARTER * QUARTER, time_unit="ns"),
+            maintain_order=True,
+        )
+        .agg(pl.col("TradeTotalVolume").sum(), pl.col("TradeTotalClose").last())
+        .sort("InstrumentId", "TimeBucket")
+    )
+    assert quarter.columns == [
+        "InstrumentId",
+        "TimeBucket",
+        "TradeTotalVolume",
+        "TradeTotalClose",
+        "Sma4",
+        "Rsi4",
+    ]
+    assert_frame_equal(quarter.select(expected.columns), expected, check_dtypes=False)
+    # Cross-listed instruments (XPAR listings 4, 8 of XLON instruments) sum both venues.
+    assert quarter["TradeTotalVolume"].sum() == minute["TradeTotalVolume"].sum()
+    assert quarter.select("InstrumentId").n_unique() == 7
+
+
+def test_indicators_equal_talib_on_each_instruments_series(
+    outputs: dict[str, pl.DataFrame],
+) -> None:
+    quarter = outputs["quarter"]
+    checked = 0
+    for (instrument,), unordered in quarter.group_by("InstrumentId"):
+        rows = unordered.sort("TimeBucket")
+        close = rows["TradeTotalClose"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        for column, values in {
+            "Sma4": talib.SMA(close, timeperiod=4),
+            "Rsi4": talib.RSI(close, timeperiod=4),
+        }.items():
+            got = rows[column].fill_null(np.nan).to_numpy()  # null where TA-Lib gives NaN
+            np.testing.assert_allclose(got, values, rtol=1e-12, err_msg=str(instrument))
+            checked += int((~np.isnan(values)).sum())
+    assert checked > 100  # both days of every instrument, in one series
+
+
+def test_a_pass_reading_a_pass_per_batch_sees_its_listings_and_day(
+    lake: Path, tmp_path: Path, outputs: dict[str, pl.DataFrame]
+) -> None:
+    """A pass over lake tables can also read an earlier pass: for its own listings and day."""
+    both = {
+        "name": "both",
+        "modules": ["trade", "generic"],
+        "trade": {"generic_metrics": [{"sides": "Total", "measures": "Count"}]},
+        "generic": {"source_pass": "minute", "metric_prefix": "Minute"},
+    }
+    run(lake, tmp_path, [PASS1, both])
+    frame = pl.read_parquet(tmp_path / "both.parquet")
+    minute = outputs["minute"]
+    assert frame.height == minute.height  # every batch saw only its listings and day
+    assert_frame_equal(
+        frame.select("ListingId", "TimeBucket", pl.col("MinuteTradeTotalVolume")),
+        minute.select(
+            "ListingId", "TimeBucket", pl.col("TradeTotalVolume").alias("MinuteTradeTotalVolume")
+        ),
+    )
+
+
+def test_analytics_list_follows_a_pass_into_the_next() -> None:
+    config = validate_config({"START_DATE": "2024-03-04", "PASSES": [PASS1, PASS2]})
+    quarter = [
+        e.column.name for e in pipeline_columns(config, get_registry()) if e.pass_name == "quarter"
+    ]
+    assert quarter == [
+        "InstrumentId",
+        "TimeBucket",
+        "TradeTotalVolume",
+        "TradeTotalClose",
+        "Sma4",
+        "Rsi4",
+    ]
+    passthrough = {**PASS2, "generic": {"source_pass": "minute"}}
+    config = validate_config({"START_DATE": "2024-03-04", "PASSES": [PASS1, passthrough]})
+    entries = [e for e in pipeline_columns(config, get_registry()) if e.pass_name == "quarter"]
+    names = [e.column.name for e in entries]
+    assert names[:2] == ["ListingId", "TimeBucket"] and "TradeTotalOpen" in names
+    # columns passed through keep the first pass's documentation
+    opened = next(e for e in entries if e.column.name == "TradeTotalOpen")
+    assert opened.column.definition == "LocalPrice of the bucket's first Total trade"
+
+
+@pytest.mark.parametrize(
+    ("passes", "message"),
+    [
+        ([PASS2], "neither a table nor an earlier pass"),
+        ([PASS2, PASS1], "neither a table nor an earlier pass"),
+        ([PASS1, {**PASS2, "module_inputs": {"trade": "minute"}}], "not a module of the pass"),
+        (
+            [PASS1, {**PASS2, "module_inputs": {"generic": {"trades": "minute"}}}],
+            "has no input trades \\(its inputs: minute\\)",
+        ),
+        (
+            [PASS1, {**PASS2, "modules": ["generic", "trade"]}],
+            "key their rows differently",
+        ),
+        ([PASS1, {**PASS2, "timeline_mode": "dense"}], "needs a pass over lake tables"),
+    ],
+)
+def test_invalid_pass_wiring(passes: list[dict[str, Any]], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"START_DATE": "2024-03-04", "PASSES": passes})
