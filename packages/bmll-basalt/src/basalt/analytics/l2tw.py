@@ -103,8 +103,8 @@ WINDOWED = (
     "shortest form) from its start, the last one shorter where they do not divide it. Each "
     "window's volatility v is computed as L2Volatility{source}Std is for the bucket, from the "
     "n returns that belong to the window (by the time of their later end) and, between "
-    "snapshots, the time counted in the window; null with fewer than two returns or no counted time. The "
-    "statistic is over the bucket's windows that have one; null without any."
+    "snapshots, the time counted in the window; null with fewer than two returns or no "
+    "counted time. The statistic is over the bucket's windows that have one; null without any."
 )
 WINDOW_DEFINITIONS: dict[str, str] = {
     "Min": "smallest window volatility of the {source} price in the bucket",
