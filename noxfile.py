@@ -16,7 +16,8 @@ nox.options.error_on_missing_interpreters = True
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
 KERNEL = "bmll-basalt"
-KERNEL_EXTRAS = ("dask", "talib")  # optional features the kernel's own tests exercise
+# Optional features the kernel's own tests exercise.
+KERNEL_EXTRAS = ("dask", "talib", "delta", "sql")
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DISTRIBUTIONS = sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").is_file())
 

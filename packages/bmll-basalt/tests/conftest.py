@@ -1,12 +1,15 @@
-"""Fixtures of the kernel tests: a tiny hand-written lake and a local S3 server."""
+"""Fixtures of the kernel tests: a tiny hand-written lake, a local S3 server and a local
+PostgreSQL server."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -196,3 +199,67 @@ def s3_bucket(
     bucket = f"basalt-{uuid.uuid4().hex[:12]}"
     s3_client.create_bucket(Bucket=bucket)
     return bucket
+
+
+# --- PostgreSQL: a local server for the whole session ------------------------------------------
+
+
+def _postgres_binaries() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+def _install_postgres() -> Path | None:
+    """Install Debian's PostgreSQL server (as root, where apt-get reaches Debian's packages)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "postgresql"],
+    ):
+        if subprocess.run(command, env=environment, capture_output=True, check=False).returncode:
+            return None
+    return _postgres_binaries()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a PostgreSQL server on 127.0.0.1, started for the session (Debian's
+    server, installed first where missing) and stopped after it."""
+    binaries = _postgres_binaries() or _install_postgres()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server: not installed, and apt-get could not install it")
+    root = os.geteuid() == 0  # the server refuses to run as root: it runs as postgres
+    as_server = ["runuser", "-u", "postgres", "--"] if root else []
+    data = Path(tempfile.mkdtemp(prefix="basalt-postgres-"))
+    if root:
+        shutil.chown(data, "postgres")
+    port = _free_port()
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [
+            *as_server,
+            str(binaries / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-U",
+            "basalt",
+            "-A",
+            "trust",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    log = data / "server.log"
+    start = [*as_server, str(binaries / "pg_ctl"), "-D", str(data / "db"), "-o", options]
+    subprocess.run([*start, "-l", str(log), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql://basalt@127.0.0.1:{port}/postgres"
+    finally:
+        stop = [*as_server, str(binaries / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"]
+        subprocess.run(stop, capture_output=True, check=False)
+        shutil.rmtree(data, ignore_errors=True)

@@ -68,7 +68,7 @@ def test_error_names_path_and_allowed_values() -> None:
         ),
         (
             {"OUTPUT_TARGET": {"type": "csv"}},
-            "OUTPUT_TARGET.type: unknown output type 'csv'; allowed: parquet",
+            "OUTPUT_TARGET.type: unknown output type 'csv'; allowed: delta, parquet, sql",
         ),
         ({"END_DATE": "2024-03-01"}, "END_DATE 2024-03-01 is before START_DATE 2024-03-04"),
         ({"START_DATE": "4 March"}, "START_DATE:"),

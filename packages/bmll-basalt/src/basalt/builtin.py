@@ -54,9 +54,11 @@ def basalt_register_analytics() -> list[type]:
 
 @hookimpl
 def basalt_register_outputs() -> list[type]:
+    from basalt.outputs.delta import DeltaOutput
     from basalt.outputs.parquet import ParquetOutput
+    from basalt.outputs.sql import SqlOutput
 
-    return [ParquetOutput]
+    return [ParquetOutput, DeltaOutput, SqlOutput]
 
 
 @hookimpl

@@ -25,7 +25,13 @@ from basalt.metrics import (
 from basalt.passes import module_sources
 from basalt.plugins import Registry
 
-__all__ = ["CatalogEntry", "explain_column", "pipeline_columns", "reference_markdown"]
+__all__ = [
+    "CatalogEntry",
+    "explain_column",
+    "pass_schemas",
+    "pipeline_columns",
+    "reference_markdown",
+]
 
 KEYS_MODULE = "keys"
 
@@ -66,6 +72,18 @@ def _keys(pass_name: str, keys: Sequence[str]) -> Iterator[CatalogEntry]:
 def pipeline_columns(config: AnalyticsConfig, registry: Registry) -> list[CatalogEntry]:
     """Every column of every pass of ``config``: keys first, then each module's metrics. A
     pass reading an earlier one sees that pass's columns (found on empty inputs)."""
+    return _catalog(config, registry)[0]
+
+
+def pass_schemas(config: AnalyticsConfig, registry: Registry) -> dict[str, pl.Schema]:
+    """The output schema of every pass of ``config``, by pass name, found without data (the
+    modules computed on empty inputs)."""
+    return _catalog(config, registry)[1]
+
+
+def _catalog(
+    config: AnalyticsConfig, registry: Registry
+) -> tuple[list[CatalogEntry], dict[str, pl.Schema]]:
     entries: list[CatalogEntry] = []
     schemas: dict[str, pl.Schema] = {}
     produced: dict[str, dict[str, Column]] = {}  # pass → its columns, to explain later passes
@@ -102,7 +120,7 @@ def pipeline_columns(config: AnalyticsConfig, registry: Registry) -> list[Catalo
         schemas[pass_config.name] = pl.Schema(
             {**{k: schema[k] for k in keys}, **passthrough, **schema}
         )
-    return entries
+    return entries, schemas
 
 
 def explain_column(

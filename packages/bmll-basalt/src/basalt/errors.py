@@ -6,7 +6,9 @@ __all__ = [
     "BasaltError",
     "ConfigError",
     "DataError",
+    "ExpectationError",
     "PluginError",
+    "QualityCheckError",
     "RunFailedError",
     "TableSchemaError",
 ]
@@ -32,6 +34,14 @@ class PluginError(BasaltError):
 
 class DataError(BasaltError):
     """Input data is missing, unreadable or malformed."""
+
+
+class QualityCheckError(DataError):
+    """A pass's output broke its quality checks (``action: raise``)."""
+
+
+class ExpectationError(DataError):
+    """A task's output broke its pass's expectations (``action: raise``)."""
 
 
 class TableSchemaError(DataError):

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -34,13 +34,15 @@ import polars as pl
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline, dump_config
 from basalt.config.models import AnalyticsConfig, PassConfig
-from basalt.errors import ConfigError, DataError
+from basalt.errors import ConfigError, DataError, QualityCheckError
 from basalt.executors.base import Executor, TaskOutcome
+from basalt.guards import quality_problems
 from basalt.lake import Lake
-from basalt.outputs.base import OutputTarget
+from basalt.outputs.base import OutputTarget, Partition
 from basalt.planning.dates import DateBatch
 from basalt.planning.plan import PassPlanner
 from basalt.plugins import Registry, get_registry
+from basalt.schema_lock import check_schema_lock
 from basalt.tasks import Task, TaskResult, execute_task
 from basalt.universes.base import Universe
 
@@ -71,17 +73,21 @@ class RunObserver(Protocol):
 @dataclass(frozen=True)
 class TaskFailure:
     """A task that raised: its pass, partition, day, symbol batch (None: the day could not
-    be planned, e.g. an unreadable input file) and cause."""
+    be planned, e.g. an unreadable input file, or with ``writing`` the partition could not be
+    written) and cause."""
 
     pass_name: str
     partition: str
     day: dt.date
     batch: int | None
     error: str
+    writing: bool = False
 
     @property
     def label(self) -> str:
         where = "planning" if self.batch is None else f"batch {self.batch}"
+        if self.writing:
+            return f"pass {self.pass_name}, writing partition {self.partition}"
         return f"pass {self.pass_name}, {self.day}, {where} (partition {self.partition})"
 
 
@@ -105,6 +111,8 @@ class RunSummary:
 
     passes: list[PassResult] = field(default_factory=list)
     failures: list[TaskFailure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Schema lock differences, quality checks and expectations that only warn."""
     seconds: float = 0.0
 
     @property
@@ -190,6 +198,7 @@ class PartitionPlan:
 
     batch: DateBatch
     location: str
+    partition: Partition
     tasks: list[Task] = field(default_factory=list)
     skipped: bool = False
     failure: TaskFailure | None = None
@@ -207,9 +216,9 @@ class RunningPartition:
 
 @dataclass(frozen=True)
 class PendingWrite:
-    """A partition's output being written."""
+    """A partition's output being written: where it goes, and quality warnings."""
 
-    future: Future[str]
+    future: Future[tuple[str, list[str]]]
     partition: RunningPartition
     result: PassResult
 
@@ -229,7 +238,7 @@ class PassRun:
     _writer: ThreadPoolExecutor = field(init=False, repr=False)
     _pending: PendingWrite | None = field(default=None, init=False, repr=False)
     _running: dict[str, RunningPartition] = field(default_factory=dict, init=False, repr=False)
-    _planning_failed: bool = field(default=False, init=False, repr=False)
+    _failed_outside_tasks: bool = field(default=False, init=False, repr=False)
 
     @property
     def config(self) -> AnalyticsConfig:
@@ -244,9 +253,10 @@ class PassRun:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="basalt-write") as writer:
             self._writer = writer
             try:
-                return self._run_partitions()
+                going = self._run_partitions()
             finally:
                 self._finish_write()
+        return going and not (self._failed_outside_tasks and self.config.FAIL_FAST)
 
     def _run_partitions(self) -> bool:
         config = self.config
@@ -283,7 +293,7 @@ class PassRun:
                 partition = self._running[key]
                 self._record(outcome, partition, result)
                 partition.remaining -= 1
-                stop = partition.failed and config.FAIL_FAST
+                stop = (partition.failed or self._failed_outside_tasks) and config.FAIL_FAST
                 if partition.remaining == 0 or stop:
                     del self._running[key]
                     planner.discard_prepared_inputs(partition.plan.batch)
@@ -293,7 +303,7 @@ class PassRun:
         result.input_files = len(planner.input_rows)
         result.input_rows = sum(planner.input_rows.values())
         result.outputs.sort()
-        return not (self._planning_failed and config.FAIL_FAST)
+        return not (self._failed_outside_tasks and config.FAIL_FAST)
 
     def _tasks(self, plans: Iterator[PartitionPlan], result: PassResult) -> Iterator[Task]:
         """The tasks of every partition, in order, as the executor asks for them; partitions
@@ -309,7 +319,7 @@ class PassRun:
                 self.summary.failures.append(plan.failure)
                 result.failed.append(plan.location)
                 self._notify_partition(key, 0, "failed")
-                self._planning_failed = True
+                self._failed_outside_tasks = True
                 if self.config.FAIL_FAST:
                     return
             elif not plan.tasks:
@@ -339,6 +349,7 @@ class PassRun:
             self.summary.failures.append(failure)
             return
         assert outcome.result is not None
+        self._warn(f"{task.label}: expectations", outcome.result.warnings)
         partition.parts.append(outcome.result.part)
         result.tasks += 1
         result.output_rows += outcome.result.rows
@@ -355,8 +366,19 @@ class PassRun:
                 self.observer.partition_finished(self.pass_config.name, plan.batch.key, "failed")
             return
         frame = pl.scan_parquet(sorted(partition.parts))
-        write = self._writer.submit(target.write, frame, plan.location)
+        write = self._writer.submit(self._write, target, frame, plan)
         self._pending = PendingWrite(write, partition, result)
+
+    def _write(
+        self, target: OutputTarget, frame: pl.LazyFrame, plan: PartitionPlan
+    ) -> tuple[str, list[str]]:
+        """Check (quality checks) and write a partition: where it went and the problems
+        found that only warn."""
+        checks = self.config.quality_checks_for(self.pass_config)
+        problems = quality_problems(frame, checks) if checks else []
+        if checks and problems and checks.action == "raise":
+            raise QualityCheckError("quality checks failed: " + "; ".join(problems))
+        return target.write(frame, plan.location, plan.partition), problems
 
     def _plan(
         self,
@@ -367,18 +389,26 @@ class PassRun:
     ) -> PartitionPlan:
         """The plan of one partition (``counter`` numbers the part files of the pass)."""
         location = planner.location(batch)
-        if self.config.RESUME and target.is_complete(location):
-            return PartitionPlan(batch, location, skipped=True)
+        partition = Partition(batch.start, batch.end, planner.bucket)
+        if self.config.RESUME and target.is_complete(location, partition):
+            return PartitionPlan(batch, location, partition, skipped=True)
         if planner.derived:
-            return PartitionPlan(batch, location, planner.partition_task(batch, counter.__next__))
+            return PartitionPlan(
+                batch, location, partition, planner.partition_task(batch, counter.__next__)
+            )
         tasks: list[Task] = []
         for day in batch.days:
             try:
                 tasks += planner.day_tasks(batch, day, counter.__next__)
             except DataError as exc:
                 failure = TaskFailure(self.pass_config.name, batch.key, day, None, str(exc))
-                return PartitionPlan(batch, location, failure=failure)
-        return PartitionPlan(batch, location, tasks)
+                return PartitionPlan(batch, location, partition, failure=failure)
+        return PartitionPlan(batch, location, partition, tasks)
+
+    def _warn(self, where: str, problems: Sequence[str]) -> None:
+        for problem in problems:
+            log.warning("%s: %s", where, problem)
+            self.summary.warnings.append(f"{where}: {problem}")
 
     def _notify_partition(self, key: str, tasks: int, status: str) -> None:
         if self.observer:
@@ -391,14 +421,26 @@ class PassRun:
         if pending is None:
             return
         plan = pending.partition.plan
+        name = self.pass_config.name
         try:
-            pending.future.result()
+            written, problems = pending.future.result()
+        except Exception as exc:  # the partition keeps its earlier content (atomic writes)
+            cause = f"{type(exc).__name__}: {exc}"
+            failure = TaskFailure(name, plan.batch.key, plan.batch.start, None, cause, True)
+            log.error("%s: %s", failure.label, cause)
+            self.summary.failures.append(failure)
+            pending.result.failed.append(plan.location)
+            self._failed_outside_tasks = True
+            if self.observer:
+                self.observer.partition_finished(name, plan.batch.key, "failed")
+            return
         finally:
             for part in pending.partition.parts:
                 os.remove(part)
-        pending.result.outputs.append(plan.location)
+        pending.result.outputs.append(written)
+        self._warn(f"pass {name}, partition {plan.batch.key}: quality", problems)
         if self.observer:
-            self.observer.partition_finished(self.pass_config.name, plan.batch.key, "written")
+            self.observer.partition_finished(name, plan.batch.key, "written")
 
 
 def _ahead(
@@ -428,9 +470,9 @@ def run_pipeline(
 ) -> RunSummary:
     """Run every pass of ``pipeline``; task failures are collected in the summary."""
     registry = registry or get_registry()
-    executor = executor or make_executor(pipeline.config, registry)
     started = time.perf_counter()
-    summary = RunSummary()
+    summary = RunSummary(warnings=check_schema_lock(pipeline.config, registry))
+    executor = executor or make_executor(pipeline.config, registry)
     with run_directory(pipeline.config.TEMP_DIR) as workdir, executor:
         for index in range(len(pipeline.config.PASSES)):
             run = PassRun(pipeline, index, registry, executor, workdir, observer, summary)

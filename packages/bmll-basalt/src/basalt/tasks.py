@@ -18,7 +18,8 @@ import polars as pl
 
 from basalt.analytic import PASSTHROUGH, AnalyticContext
 from basalt.config.models import AnalyticsConfig, OutputConfig
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, ExpectationError
+from basalt.guards import expectation_problems
 from basalt.lake import Lake
 from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
@@ -103,10 +104,11 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A written part file and its row count."""
+    """A written part file, its row count and the broken expectations that only warn."""
 
     part: str
     rows: int
+    warnings: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=8)
@@ -201,6 +203,28 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
     )
 
 
+def _broken_expectations(task: Task, registry: Registry, frame: pl.DataFrame) -> list[str]:
+    """The pass's expectations ``frame`` breaks against the task's first input (raised with
+    ``action: raise``)."""
+    pass_config = _config(task.config_json, registry).PASSES[task.pass_index]
+    expectations = pass_config.expectations
+    if not expectations.enabled:
+        return []
+    module = pass_config.modules[0]
+    analytic = registry.analytics[module]()
+    sources = pass_config.module_sources(module, analytic.inputs(pass_config.module_config(module)))
+    first = next(iter(sources.values()), None)
+    if first is None:
+        return []
+    ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
+    bucket = pass_config.bucket(_config(task.config_json, registry).TIME_BUCKET_SECONDS)
+    source = _read(first, task.inputs[first], registry, ids, bucket)
+    problems = expectation_problems(frame, source, expectations)
+    if problems and expectations.action == "raise":
+        raise ExpectationError(f"expectations of pass {task.pass_name}: " + "; ".join(problems))
+    return problems
+
+
 def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
     """Compute ``task`` and write its part file (temporary: fast compression, no
     statistics); transient I/O errors are retried."""
@@ -208,7 +232,8 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
 
     def attempt() -> TaskResult:
         frame = compute_task(task, resolved).collect()
+        problems = _broken_expectations(task, resolved, frame)
         frame.write_parquet(task.part, compression="lz4", statistics=False)
-        return TaskResult(task.part, frame.height)
+        return TaskResult(task.part, frame.height, tuple(problems))
 
     return with_retries(attempt, retries=task.retries, what=task.label)

@@ -67,6 +67,7 @@ def format_summary(summary: RunSummary) -> str:
     ]
     for result in summary.passes:
         lines += [f"  {result.name} -> {path}" for path in result.outputs]
+    lines += [f"WARNING {warning}" for warning in summary.warnings]
     for failure in summary.failures:
         lines.append(f"FAILED {failure.label}: {failure.error}")
     status = "ok" if summary.ok else f"{len(summary.failures)} failed task(s)"

@@ -57,6 +57,11 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
         def _known_type(cls, value: str) -> str:
             return _check_in("output type", value, outputs)
 
+        @model_validator(mode="after")
+        def _writable(self) -> RegisteredOutput:
+            outputs[self.type].check(self)
+            return self
+
     module_fields: dict[str, Any] = {
         name: (
             analytic.config_model,

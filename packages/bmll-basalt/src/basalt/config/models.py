@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from basalt.guards import PassExpectations, QualityChecks
 from basalt.planning.dates import BatchFreq
 from basalt.timebuckets import Anchor, BucketSpec, Closed
 from basalt.timeline import DAILY_BUCKET, DenseConfig, TimelineMode, canonical_mode
@@ -32,19 +33,65 @@ DEFAULT_PATH_TEMPLATE = (
 )
 
 
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class OutputConfig(BaseModel):
     """Where and how a pass's result is written."""
 
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(default="parquet", description="Registered output target name.")
+    type: str = Field(default="parquet", description="Output target: parquet, delta, sql.")
     path_template: str = Field(
         default=DEFAULT_PATH_TEMPLATE,
         description=(
-            "Destination; placeholders {datasetname}, {pass}, {universe}, {start_date}, "
-            "{end_date}. Relative paths are relative to the working directory."
+            "Destination (parquet: a file per partition; delta: a table); placeholders "
+            "{datasetname}, {pass}, {universe}, {start_date}, {end_date}. Relative paths are "
+            "relative to the working directory."
         ),
     )
+    partition_columns: list[Annotated[str, Field(pattern=IDENTIFIER)]] | None = Field(
+        default=None,
+        description="Columns the data is laid out by (parquet: hive directories; delta: "
+        "partition_by); a partition re-written replaces only the rows of its dates and of "
+        "these columns' values in it.",
+    )
+    dedupe_on_partition: bool = Field(
+        default=True,
+        description="delta, sql: re-writing a partition replaces its rows (the rows of its "
+        "dates, and of its partition_columns values) instead of adding to them.",
+    )
+    delta_mode: Literal["append", "overwrite"] = Field(
+        default="append",
+        description="delta: append partitions (replacing a re-written one with "
+        "dedupe_on_partition), or overwrite the whole table with the run's first partition.",
+    )
+    sql_connection: str | None = Field(
+        default=None,
+        description="sql: database URL, e.g. sqlite:///out.db or postgresql://user@host:5432/db.",
+    )
+    sql_table: str | None = Field(
+        default=None,
+        description="sql: table name; the placeholders of path_template are allowed and the "
+        "name must be an identifier (letters, digits, underscores).",
+    )
+    sql_if_exists: Literal["fail", "replace", "append"] = Field(
+        default="append",
+        description="sql, when the table exists at the run's first write: fail, replace it, "
+        "or append (re-written partitions replaced with dedupe_on_partition).",
+    )
+    preserve_index: bool = Field(
+        default=False, description="Add the row number within the partition as a column."
+    )
+    index_name: Annotated[str, Field(pattern=IDENTIFIER)] | None = Field(
+        default=None, description="Name of the preserve_index column; default index."
+    )
+
+    @property
+    def location_template(self) -> str:
+        """The template of a partition's location: ``sql_table`` for the sql output, else
+        ``path_template``."""
+        return self.sql_table if self.type == "sql" and self.sql_table else self.path_template
 
 
 class PassConfig(BaseModel):
@@ -78,6 +125,16 @@ class PassConfig(BaseModel):
         default_factory=DenseConfig,
         validation_alias=AliasChoices("dense", "dense_analytics"),
         description="How dense mode finds each listing's session.",
+    )
+    quality_checks: QualityChecks = Field(
+        default_factory=QualityChecks,
+        description="Quality checks of this pass's output; when enabled they replace "
+        "QUALITY_CHECKS.",
+    )
+    expectations: PassExpectations = Field(
+        default_factory=PassExpectations,
+        validation_alias=AliasChoices("expectations", "pass_expectations"),
+        description="What each task's output must keep of its first input.",
     )
     module_inputs: dict[str, str | dict[str, str]] = Field(
         default_factory=dict,
@@ -183,6 +240,17 @@ class AnalyticsConfig(BaseModel):
         default_factory=dict,
         description="S3 settings (endpoint_url, region, profile, ...); default the AWS chain.",
     )
+    QUALITY_CHECKS: QualityChecks = Field(
+        default_factory=QualityChecks, description="Quality checks of every pass's output."
+    )
+    SCHEMA_LOCK_MODE: Literal["off", "warn", "raise", "update"] = Field(
+        default="off",
+        description="Compare every pass's output schema (found without data) with "
+        "SCHEMA_LOCK_PATH: warn, raise (before any data is read) or update it.",
+    )
+    SCHEMA_LOCK_PATH: str | None = Field(
+        default=None, description="The schema lock file (JSON); needed unless the mode is off."
+    )
     PASSES: list[PassConfig] = Field(min_length=1, description="Passes, run in order.")
     OUTPUT_TARGET: OutputConfig = Field(
         default_factory=OutputConfig, description="Default output of every pass."
@@ -194,6 +262,8 @@ class AnalyticsConfig(BaseModel):
             self.END_DATE = self.START_DATE
         if self.END_DATE < self.START_DATE:
             raise ValueError(f"END_DATE {self.END_DATE} is before START_DATE {self.START_DATE}")
+        if self.SCHEMA_LOCK_MODE != "off" and not self.SCHEMA_LOCK_PATH:
+            raise ValueError(f"SCHEMA_LOCK_MODE {self.SCHEMA_LOCK_MODE} needs SCHEMA_LOCK_PATH")
         names = [p.name for p in self.PASSES]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -216,6 +286,14 @@ class AnalyticsConfig(BaseModel):
     def storage_options(self) -> tuple[tuple[str, str], ...]:
         """``S3_STORAGE_OPTIONS`` as a hashable tuple."""
         return tuple(sorted(self.S3_STORAGE_OPTIONS.items()))
+
+    def quality_checks_for(self, pass_config: PassConfig) -> QualityChecks | None:
+        """The quality checks of ``pass_config``'s output: its own, else QUALITY_CHECKS, when
+        enabled."""
+        for checks in (pass_config.quality_checks, self.QUALITY_CHECKS):
+            if checks.enabled:
+                return checks
+        return None
 
     def output_for(self, pass_config: PassConfig) -> OutputConfig:
         """The output of ``pass_config``."""

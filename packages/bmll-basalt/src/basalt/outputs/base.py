@@ -1,16 +1,57 @@
-"""``OutputTarget``: where and how the result of a pass is written."""
+"""``OutputTarget``: where and how the result of a pass is written.
+
+A pass writes one output partition per date batch. A partition's rows are those whose
+``TimeBucket`` falls on its days (the day of a bucket is the day of its middle, so a bucket
+labelled midnight by its end belongs to the day before), and, with ``partition_columns``, of
+the values of those columns it holds: re-writing a partition replaces exactly those rows.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
+
+from basalt.errors import ConfigError
+from basalt.timebuckets import BucketSpec
 
 if TYPE_CHECKING:
     from basalt.config.models import OutputConfig
 
-__all__ = ["OutputTarget"]
+__all__ = ["DEFAULT_INDEX", "OutputTarget", "Partition", "PartitionRows"]
+
+DEFAULT_INDEX = "index"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The days ``first`` to ``last`` of a pass whose buckets are ``bucket``."""
+
+    first: dt.date
+    last: dt.date
+    bucket: BucketSpec
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[low, high): the ``TimeBucket`` labels of the partition's days."""
+        half = dt.timedelta(microseconds=self.bucket.width_ns // 2 // 1000)
+        shift = half if self.bucket.anchor == "end" else -half
+        start = dt.datetime.combine(self.first, dt.time())
+        end = dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time())
+        return start + shift, end + shift
+
+
+@dataclass(frozen=True)
+class PartitionRows:
+    """The rows of a partition in a written table: ``TimeBucket`` in [``low``, ``high``)
+    and, when ``columns`` are given, their values one of the tuples ``values``."""
+
+    low: dt.datetime
+    high: dt.datetime
+    columns: tuple[str, ...] = ()
+    values: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class OutputTarget(ABC):
@@ -27,15 +68,48 @@ class OutputTarget(ABC):
         self.config = config
         self.storage_options = storage_options
 
+    @classmethod
+    def check(cls, config: OutputConfig) -> None:
+        """Raise ValueError for options this target cannot write with (at validation,
+        before any data is read); nothing by default."""
+        return None
+
+    def prepared(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """``frame`` as written: with the row number column of ``preserve_index``."""
+        if not self.config.preserve_index:
+            return frame
+        return frame.with_row_index(self.config.index_name or DEFAULT_INDEX)
+
+    def partition_rows(self, frame: pl.DataFrame, partition: Partition) -> PartitionRows:
+        """Which rows of a written table belong to ``partition``, whose new rows are
+        ``frame``."""
+        if "TimeBucket" not in frame.columns:
+            raise ConfigError(
+                "re-writing a partition needs a TimeBucket column; set dedupe_on_partition: "
+                "false for this output"
+            )
+        columns = self.config.partition_columns or []
+        values = frame.select(columns).unique().rows() if columns else []
+        return PartitionRows(*partition.bounds(), tuple(columns), values)
+
+    @staticmethod
+    def in_nanoseconds(frame: pl.LazyFrame) -> pl.LazyFrame:
+        """``frame`` with its timestamps back in nanoseconds (stores keep microseconds)."""
+        return frame.with_columns(pl.col(pl.Datetime).cast(pl.Datetime("ns")))
+
     @abstractmethod
-    def write(self, frame: pl.LazyFrame, location: str) -> str:
-        """Write ``frame`` as the partition at ``location`` (the rendered path template),
-        replacing what was there, atomically; return where it was written."""
+    def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
+        """Write ``frame`` as ``partition`` at ``location`` (the rendered path template),
+        replacing what that partition held, atomically; return where it was written."""
 
     @abstractmethod
     def scan(self, location: str) -> pl.LazyFrame:
-        """What :meth:`write` wrote at ``location``: later passes read earlier ones so."""
+        """What was written at ``location``: later passes read earlier ones so."""
 
     @abstractmethod
-    def is_complete(self, location: str) -> bool:
-        """Whether the partition at ``location`` was written completely (for resuming)."""
+    def exists(self, location: str) -> bool:
+        """Whether anything was written at ``location``."""
+
+    @abstractmethod
+    def is_complete(self, location: str, partition: Partition) -> bool:
+        """Whether ``partition`` was written completely at ``location`` (for resuming)."""

@@ -29,6 +29,7 @@ from basalt.planning.sizes import FileLayout, inspect_file, listing_bytes
 from basalt.plugins import Registry
 from basalt.tables.base import DataTable
 from basalt.tasks import PassInput, TableInput, Task
+from basalt.timebuckets import BucketSpec
 from basalt.universes.base import Universe
 
 __all__ = ["PassPlanner", "output_location", "pass_date_batches"]
@@ -55,8 +56,9 @@ def pass_date_batches(config: AnalyticsConfig, pass_config: PassConfig) -> list[
 
 def output_location(config: AnalyticsConfig, pass_config: PassConfig, batch: DateBatch) -> str:
     """Where the partition ``batch`` of ``pass_config`` is written: its output's path
-    template with {datasetname}, {pass}, {universe}, {start_date} and {end_date} filled in."""
-    template = config.output_for(pass_config).path_template
+    template (sql: table name) with {datasetname}, {pass}, {universe}, {start_date} and
+    {end_date} filled in."""
+    template = config.output_for(pass_config).location_template
     try:
         return template.format(
             datasetname=config.DATASETNAME,
@@ -101,6 +103,11 @@ class PassPlanner:
         return output_location(self.config, self.pass_config, batch)
 
     @property
+    def bucket(self) -> BucketSpec:
+        """The pass's bucket settings."""
+        return self.pass_config.bucket(self.config.TIME_BUCKET_SECONDS)
+
+    @property
     def derived(self) -> bool:
         """Whether the pass reads earlier passes only (one task per partition)."""
         return not reads_lake(self.pass_config, self.registry)
@@ -132,7 +139,7 @@ class PassPlanner:
             inputs[name] = PassInput(
                 output,
                 self.config.storage_options,
-                tuple(loc for loc in locations if target.is_complete(loc)),
+                tuple(loc for loc in locations if target.exists(loc)),
                 source.bucket(self.config.TIME_BUCKET_SECONDS),
                 first,
                 last,
