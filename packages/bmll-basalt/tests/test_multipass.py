@@ -27,6 +27,14 @@ INDICATORS = [
     {"name": "SMA", "input_col": "TradeTotalClose", "timeperiod": 4},
     {"name": "RSI", "input_col": "TradeTotalClose", "timeperiod": 4},
 ]
+QUARTER_COLUMNS = [
+    "InstrumentId",
+    "TimeBucket",
+    "TradeTotalVolume",
+    "TradeTotalClose",
+    "Sma4",
+    "Rsi4",
+]
 PASS1 = {
     "name": "minute",
     "modules": ["trade"],
@@ -97,14 +105,7 @@ def test_the_second_pass_aggregates_each_instrument_and_quarter_once(
         .agg(pl.col("TradeTotalVolume").sum(), pl.col("TradeTotalClose").last())
         .sort("InstrumentId", "TimeBucket")
     )
-    assert quarter.columns == [
-        "InstrumentId",
-        "TimeBucket",
-        "TradeTotalVolume",
-        "TradeTotalClose",
-        "Sma4",
-        "Rsi4",
-    ]
+    assert quarter.columns == QUARTER_COLUMNS
     assert_frame_equal(quarter.select(expected.columns), expected, check_dtypes=False)
     # Cross-listed instruments (XPAR listings 4, 8 of XLON instruments) sum both venues.
     assert quarter["TradeTotalVolume"].sum() == minute["TradeTotalVolume"].sum()
@@ -156,14 +157,7 @@ def test_analytics_list_follows_a_pass_into_the_next() -> None:
     quarter = [
         e.column.name for e in pipeline_columns(config, get_registry()) if e.pass_name == "quarter"
     ]
-    assert quarter == [
-        "InstrumentId",
-        "TimeBucket",
-        "TradeTotalVolume",
-        "TradeTotalClose",
-        "Sma4",
-        "Rsi4",
-    ]
+    assert quarter == QUARTER_COLUMNS
     passthrough = {**PASS2, "generic": {"source_pass": "minute"}}
     config = validate_config({"START_DATE": "2024-03-04", "PASSES": [PASS1, passthrough]})
     entries = [e for e in pipeline_columns(config, get_registry()) if e.pass_name == "quarter"]
