@@ -121,16 +121,22 @@ def test_plugins_list(basalt_cli: Invoke) -> None:
     assert kernel["distribution"] == "bmll-basalt" and kernel["version"] == "0.1.0"
     assert kernel["registers"]["analytics"] == [
         "cbbo_analytics",
+        "correlation",
         "execution",
+        "external_events",
         "generic",
         "l2",
         "l2tw",
         "l3",
+        "observed_events",
+        "reaggregate",
         "retail_imbalance",
         "trade",
     ]
     text = basalt_cli("plugins", "list").output
-    assert "basalt  (bmll-basalt 0.1.0)" in text and "analytics: cbbo_analytics, execution" in text
+    assert (
+        "basalt  (bmll-basalt 0.1.0)" in text and "analytics: cbbo_analytics, correlation" in text
+    )
 
 
 def test_a_closed_output_pipe_ends_the_command_quietly() -> None:

@@ -12,7 +12,8 @@ import pytest
 import talib
 from pydantic import ValidationError
 
-from basalt.analytics.generic import GenericAnalytic, GenericConfig, duration_seconds
+from basalt.analytics.generic import GenericAnalytic, GenericConfig
+from basalt.analytics.regroup import duration_seconds
 from basalt.errors import ConfigError
 from basalt.testing import AnalyticContract, run_analytic
 from basalt.timebuckets import BucketSpec

@@ -44,11 +44,15 @@ def test_kernel_registers_through_the_hooks() -> None:
     assert "parquet" in registry.outputs and "serial" in registry.executors
     assert registry.provided_by("basalt")["analytics"] == [
         "cbbo_analytics",
+        "correlation",
         "execution",
+        "external_events",
         "generic",
         "l2",
         "l2tw",
         "l3",
+        "observed_events",
+        "reaggregate",
         "retail_imbalance",
         "trade",
     ]

@@ -89,6 +89,11 @@ class Analytic(ABC):
         default."""
         return self.requires
 
+    def config_problems(self, config: Any) -> list[str]:
+        """What ``config`` lacks to run in a pass (checked for the modules a pass lists, so
+        that its defaults stay valid); nothing by default."""
+        return []
+
     def keys(self, config: Any) -> tuple[str, ...]:
         """The key columns of the output, one row per key; ``join_keys`` by default."""
         return self.join_keys

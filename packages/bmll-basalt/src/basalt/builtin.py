@@ -32,11 +32,15 @@ def basalt_register_tables() -> list[type]:
 @hookimpl
 def basalt_register_analytics() -> list[type]:
     from basalt.analytics.cbbo import CbboAnalytic
+    from basalt.analytics.correlation import CorrelationAnalytic
     from basalt.analytics.execution import ExecutionAnalytic
+    from basalt.analytics.external_events import ExternalEventsAnalytic
     from basalt.analytics.generic import GenericAnalytic
     from basalt.analytics.l2 import L2Analytic
     from basalt.analytics.l2tw import L2TimeWeightedAnalytic
     from basalt.analytics.l3 import L3Analytic
+    from basalt.analytics.observed_events import ObservedEventsAnalytic
+    from basalt.analytics.reaggregate import ReaggregateAnalytic
     from basalt.analytics.trade import TradeAnalytic
     from basalt.analytics.trade.retail import RetailImbalanceAnalytic
 
@@ -49,6 +53,10 @@ def basalt_register_analytics() -> list[type]:
         ExecutionAnalytic,
         CbboAnalytic,
         GenericAnalytic,
+        ReaggregateAnalytic,
+        CorrelationAnalytic,
+        ObservedEventsAnalytic,
+        ExternalEventsAnalytic,
     ]
 
 

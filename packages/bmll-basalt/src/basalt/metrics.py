@@ -163,8 +163,32 @@ KEY_DOCS = {
         "BMLL InstrumentId of the listing (from the universe)",
         "Shared by the listings of one instrument.",
     ),
+    "MetricX": MetricDoc(
+        "MetricX",
+        "Label",
+        "the first metric of a pair, or the row's metric (correlation)",
+        "A column name of the earlier pass.",
+    ),
+    "EventAnchorTime": MetricDoc(
+        "EventAnchorTime",
+        "Timestamp",
+        "the moment of the row's event anchor (external_events)",
+        "From the anchor source's time column.",
+    ),
+    "EventContextIndex": MetricDoc(
+        "EventContextIndex",
+        "Id",
+        "the row's place in its event (external_events)",
+        "0 at the anchor, negative before it.",
+    ),
+    "MetricY": MetricDoc(
+        "MetricY",
+        "Label",
+        "the second metric of a pair (correlation)",
+        "A column name of the earlier pass.",
+    ),
 }
-"""The key and passthrough columns every pass output may carry."""
+"""The key and passthrough columns pass outputs carry."""
 
 
 def find_doc(docs: Sequence[MetricDoc], name: str) -> tuple[MetricDoc, dict[str, str]] | None:

@@ -59,6 +59,9 @@ def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
                     f"{', '.join(unknown)} (its inputs: {', '.join(inputs) or 'none'})"
                 )
         for module in pass_config.modules:
+            options = pass_config.module_config(module)
+            for problem in registry.analytics[module]().config_problems(options):
+                problems.append(f"{where}.{module}: {problem}")
             for name, source in module_sources(pass_config, module, registry).items():
                 if source not in registry.tables and source not in earlier:
                     choices = ", ".join([*sorted(registry.tables), *earlier])

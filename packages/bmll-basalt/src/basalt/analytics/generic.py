@@ -21,20 +21,19 @@ attaches them again.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, Self
 
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from basalt.analytic import KEYS, PASSTHROUGH, Analytic, AnalyticContext
+from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics.common import as_list, ensure_unique
+from basalt.analytics.regroup import SOURCE_ORDER, duration_seconds, resampled, with_group_columns
 from basalt.analytics.talib import INDICATOR_DOC, TalibIndicatorConfig, indicator_columns
 from basalt.errors import ConfigError
 from basalt.metrics import Column, MetricDoc
-from basalt.timebuckets import BucketSpec
 
-__all__ = ["GenericAnalytic", "GenericConfig", "duration_seconds"]
+__all__ = ["GenericAnalytic", "GenericConfig"]
 
 Aggregation = Literal["sum", "mean", "first", "last", "max", "min", "count"]
 AGGREGATE = {
@@ -46,10 +45,6 @@ AGGREGATE = {
     "min": pl.Expr.min,
     "count": pl.Expr.count,
 }
-UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86_400}
-_DURATION = re.compile(r"(\d+)(ns|us|ms|s|m|h|d)")
-SOURCE_ORDER = "_source_bucket"
-
 AGGREGATED_DOC = MetricDoc(
     "{column}",
     "Source",
@@ -58,14 +53,6 @@ AGGREGATED_DOC = MetricDoc(
     "aggregated over the rows of each group_by value (and coarser bucket).",
     {"column": (), "aggregation": tuple(AGGREGATE), "source": ()},
 )
-
-
-def duration_seconds(rule: str) -> float:
-    """Seconds of a polars duration string such as ``15m``, ``1h30m`` or ``500ms``."""
-    parts = _DURATION.findall(rule)
-    if not parts or "".join(n + u for n, u in parts) != rule:
-        raise ValueError(f"resample_rule {rule!r} is not a duration such as 15m, 1h or 30s")
-    return sum(int(n) * UNITS[u] for n, u in parts)
 
 
 class GenericConfig(BaseModel):
@@ -155,9 +142,9 @@ class GenericAnalytic(Analytic):
         return columns
 
     def compute(self, ctx: AnalyticContext, config: GenericConfig) -> pl.LazyFrame:
-        frame = _with_group_columns(ctx, config)
+        frame = with_group_columns(ctx, self.name, config.source_pass, config.group_by)
         if config.resample_rule is not None:
-            frame = _resampled(ctx, config, frame)
+            frame = resampled(ctx, self.name, config.source_pass, config.resample_rule, frame)
         names = frame.collect_schema().names()
         prefix = config.metric_prefix
         if config.aggregations:
@@ -184,41 +171,3 @@ class GenericAnalytic(Analytic):
                 i.expression(config.groups, prefix) for i in config.talib_indicators
             )
         return frame
-
-
-def _with_group_columns(ctx: AnalyticContext, config: GenericConfig) -> pl.LazyFrame:
-    """The source with the group columns it lacks, from the universe; listing attributes
-    that are not group keys are left out (the pass attaches them to rows keyed by listing)."""
-    frame = ctx.table(config.source_pass)
-    attributes = [c for c in PASSTHROUGH if c not in config.group_by]
-    frame = frame.drop(attributes, strict=False)
-    names = frame.collect_schema().names()
-    missing = [c for c in config.group_by if c not in names]
-    if not missing:
-        return frame
-    absent = [c for c in missing if c not in ctx.universe.columns]
-    if absent or "ListingId" not in names:
-        raise ConfigError(
-            f"generic: group_by {absent or missing} is neither in pass {config.source_pass!r} "
-            "nor in the universe by ListingId"
-        )
-    universe = ctx.universe.lazy().select("ListingId", *missing).unique("ListingId")
-    return frame.join(universe, on="ListingId", how="left", maintain_order="left")
-
-
-def _resampled(ctx: AnalyticContext, config: GenericConfig, frame: pl.LazyFrame) -> pl.LazyFrame:
-    """``frame`` with each ``TimeBucket`` replaced by the coarser bucket holding it."""
-    assert config.resample_rule is not None
-    source = ctx.input_buckets.get(config.source_pass)
-    if source is None:
-        raise ConfigError(f"generic: resample_rule needs {config.source_pass!r} to be a pass")
-    coarse = BucketSpec(
-        duration_seconds(config.resample_rule), ctx.bucket.anchor, ctx.bucket.closed
-    )
-    if coarse.width_ns % source.width_ns:
-        raise ConfigError(
-            f"generic: resample_rule {config.resample_rule} is not a multiple of pass "
-            f"{config.source_pass!r}'s {source.seconds:g} s buckets"
-        )
-    bucket = pl.col("TimeBucket")
-    return frame.with_columns(bucket.alias(SOURCE_ORDER), coarse.label(source.inside(bucket)))

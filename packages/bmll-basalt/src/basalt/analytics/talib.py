@@ -75,11 +75,10 @@ class TalibIndicatorConfig(BaseModel):
     @model_validator(mode="after")
     def _known(self) -> Self:
         self.name = self.name.upper()
+        abstract = _talib()
         try:
-            info = _talib().Function(self.name).info
-        except Exception as exc:
-            if isinstance(exc, ValueError) and "TA-Lib is not installed" in str(exc):
-                raise
+            info = abstract.Function(self.name).info
+        except Exception:  # TA-Lib's own error for an unknown name
             raise ValueError(f"unknown TA-Lib function {self.name!r}") from None
         wanted = sum(len(as_list(v)) for v in info["input_names"].values())
         if len(self.input_col) != wanted:

@@ -170,7 +170,11 @@ class AnalyticContract:
 
     def test_columns_are_documented(self) -> None:
         options = validate_options(self.analytic, self.config)
-        columns = module_columns(self.analytic, options, Registry.create())
+        registry = Registry.create()
+        passes = {n: self.tables[n].clear() for n in self._inputs if n not in registry.tables}
+        if passes and self.analytic().columns(options) is None:
+            pytest.skip("its columns are an earlier pass's: documented there (pipeline_columns)")
+        columns = module_columns(self.analytic, options, registry, passes)
         undocumented = [c.name for c in columns if c.doc is None]
         assert undocumented == [], f"columns without a MetricDoc in {self.analytic.__name__}.docs"
         produced = self._metric_columns(self._result())
