@@ -14,10 +14,12 @@ import pytest
 import talib
 from polars.testing import assert_frame_equal
 
+from basalt import Analytic, AnalyticContext, hookimpl
 from basalt.catalog import pipeline_columns
 from basalt.config.loading import Pipeline, validate_config
 from basalt.errors import ConfigError
-from basalt.plugins import get_registry
+from basalt.metrics import MetricDoc
+from basalt.plugins import Registry, get_registry
 from basalt.runner import run_pipeline
 from basalt.sampledata import generate_lake
 
@@ -188,3 +190,63 @@ def test_analytics_list_follows_a_pass_into_the_next() -> None:
 def test_invalid_pass_wiring(passes: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         validate_config({"START_DATE": "2024-03-04", "PASSES": passes})
+
+
+class BigTrades(Analytic):
+    """Trade counts per bucket, and the bucket's trades of 100 shares or more as the side
+    output ``big`` (one row per trade)."""
+
+    name = "big_trades"
+    requires = ("trades",)
+    emits = ("big",)
+    docs = (MetricDoc("Trades", "Trades", "number of trades", "Every trade."),)
+
+    def compute(self, ctx: AnalyticContext, config: Any) -> pl.LazyFrame:
+        trades = ctx.table("trades")
+        big = trades.filter(pl.col("Size") >= 100).select("ListingId", "TimeBucket", "Size")
+        ctx.emit("big", big)
+        return trades.group_by("ListingId", "TimeBucket").agg(pl.len().alias("Trades"))
+
+
+class SidePlugin:
+    @staticmethod
+    @hookimpl
+    def basalt_register_analytics() -> list[type]:
+        return [BigTrades]
+
+
+def test_side_outputs_are_written_and_read_by_later_passes(
+    small_lake: Path, tmp_path: Path
+) -> None:
+    registry = Registry.create(plugins=[("side", SidePlugin)])
+    raw = {
+        "START_DATE": "2024-03-04",
+        "DATA_ROOT": str(small_lake),
+        "EXECUTOR": "serial",
+        "PASSES": [
+            {"name": "p1", "modules": ["big_trades"]},
+            {"name": "p2", "modules": ["generic"], "generic": {"source_pass": "p1:big"}},
+        ],
+        "OUTPUT_TARGET": {"path_template": str(tmp_path / "{pass}.parquet")},
+    }
+    config = validate_config(raw, registry=registry)
+    summary = run_pipeline(Pipeline(config, "test"), registry=registry)
+    assert summary.ok, summary.failures
+    assert pl.read_parquet(tmp_path / "p1_big.parquet").select("ListingId", "Size").rows() == [
+        (1, 100.0),
+        (1, 300.0),
+    ]
+    assert pl.read_parquet(tmp_path / "p2.parquet")["Size"].to_list() == [100.0, 300.0]
+    columns = [e.column.name for e in pipeline_columns(config, registry) if e.pass_name == "p2"]
+    assert "Size" in columns
+    with pytest.raises(ConfigError, match="'p1:small', which is neither"):
+        validate_config(
+            {
+                **raw,
+                "PASSES": [
+                    raw["PASSES"][0],
+                    {**raw["PASSES"][1], "generic": {"source_pass": "p1:small"}},
+                ],
+            },
+            registry=registry,
+        )

@@ -34,7 +34,7 @@ class AnalyticContext:
     ``tables`` holds the batch's inputs (each a LazyFrame with a ``TimeBucket`` column): lake
     tables, or the output of an earlier pass over the batch's dates. ``universe`` holds the
     listings of the batch, ``bucket`` the pass's bucket settings and ``input_buckets`` those
-    of the earlier passes among the inputs, by input name.
+    of the earlier passes among the inputs, by input name. :meth:`emit` offers side outputs.
     """
 
     pass_name: str
@@ -43,6 +43,14 @@ class AnalyticContext:
     universe: pl.DataFrame
     tables: Mapping[str, pl.LazyFrame]
     input_buckets: Mapping[str, BucketSpec] = field(default_factory=dict)
+    side_outputs: dict[str, pl.LazyFrame] = field(default_factory=dict)
+
+    def emit(self, name: str, frame: pl.LazyFrame) -> None:
+        """Offer ``frame`` as the side output ``name`` (declared in the analytic's ``emits``):
+        written beside the pass's output, readable by later passes as ``{pass}:{name}``."""
+        if name in self.side_outputs:
+            raise ValueError(f"side output {name!r} of pass {self.pass_name!r} emitted twice")
+        self.side_outputs[name] = frame
 
     def table(self, name: str) -> pl.LazyFrame:
         """The input ``name`` (a table, or an earlier pass / side output) for this batch."""
@@ -76,6 +84,8 @@ class Analytic(ABC):
     """A universe column (e.g. ``InstrumentId``) whose listings must share a symbol batch."""
     docs: ClassVar[tuple[MetricDoc, ...]] = ()
     """The documentation of every column :meth:`compute` can produce."""
+    emits: ClassVar[tuple[str, ...]] = ()
+    """The side outputs :meth:`compute` may emit (``ctx.emit``)."""
 
     @classmethod
     def summary(cls) -> str:

@@ -90,6 +90,7 @@ def _catalog(
     for index, pass_config in enumerate(config.PASSES):
         metrics: list[CatalogEntry] = []
         schema: dict[str, pl.DataType] = {}
+        sides: dict[str, pl.Schema] = {}
         keys: tuple[str, ...] = ()
         for module in pass_config.modules:
             analytic = registry.analytics[module]
@@ -112,7 +113,9 @@ def _catalog(
                 path = f"{base}.{column.path}" if column.path else base
                 at = options_at(dumped, column.path) if column.path else dumped
                 metrics.append(CatalogEntry(column, module, pass_config.name, path, at))
-            schema.update(dry_run(analytic, options, registry, inputs))
+            ran = dry_run(analytic, options, registry, inputs)
+            schema.update(ran.schema)
+            sides.update({f"{pass_config.name}:{n}": side for n, side in ran.sides.items()})
             keys = analytic().keys(options)
         entries += [*_keys(pass_config.name, keys), *metrics]
         produced[pass_config.name] = {e.column.name: e.column for e in metrics}
@@ -120,6 +123,7 @@ def _catalog(
         schemas[pass_config.name] = pl.Schema(
             {**{k: schema[k] for k in keys}, **passthrough, **schema}
         )
+        schemas |= sides
     return entries, schemas
 
 

@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 from pydantic import BaseModel
@@ -33,6 +33,7 @@ __all__ = [
     "KEY_DOCS",
     "UNITS",
     "Column",
+    "DryRun",
     "MetricDoc",
     "documented",
     "dry_run",
@@ -223,7 +224,7 @@ def module_columns(
     if declared is not None:
         return declared
     keys = analytic().keys(options)
-    names = [c for c in dry_run(analytic, options, registry, inputs).names() if c not in keys]
+    names = [c for c in dry_run(analytic, options, registry, inputs).schema if c not in keys]
     return documented(analytic.docs, names, getattr(options, "metric_prefix", "") or "")
 
 
@@ -232,14 +233,21 @@ DRY_RUN_UNIVERSE = pl.Schema(
 )
 
 
+class DryRun(NamedTuple):
+    """The output schema of an analytic computed on empty inputs, and of its side outputs."""
+
+    schema: pl.Schema
+    sides: dict[str, pl.Schema]
+
+
 def dry_run(
     analytic: type[Analytic],
     options: BaseModel,
     registry: Registry,
     inputs: Mapping[str, pl.LazyFrame] | None = None,
-) -> pl.Schema:
-    """The output schema of ``analytic`` computed on empty inputs: its tables, and
-    ``inputs`` (earlier passes, by input name)."""
+) -> DryRun:
+    """``analytic`` computed on empty inputs: its tables, and ``inputs`` (earlier passes, by
+    input name)."""
     from basalt.analytic import AnalyticContext  # basalt.analytic imports this module
 
     bucket = BucketSpec(60)
@@ -259,7 +267,8 @@ def dry_run(
         {**tables, **given},
         dict.fromkeys(given, bucket),
     )
-    return analytic().compute(ctx, options).collect_schema()
+    schema = analytic().compute(ctx, options).collect_schema()
+    return DryRun(schema, {n: f.collect_schema() for n, f in ctx.side_outputs.items()})
 
 
 def options_at(options: Mapping[str, Any], path: str) -> Any:

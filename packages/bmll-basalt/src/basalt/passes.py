@@ -1,8 +1,9 @@
 """How the passes of a pipeline feed each other.
 
 Each input a module reads (:meth:`~basalt.analytic.Analytic.inputs`) comes from a source: a
-lake table, or an earlier pass, whose written output is read back for the days of a task
-(``module_inputs`` redirects an input to another source). A pass that reads lake tables runs
+lake table, or an earlier pass or one of its side outputs (``pass:side``), whose written
+output is read back for the days of a task (``module_inputs`` redirects an input to another
+source). A pass that reads lake tables runs
 per day and symbol batch, and reads its earlier-pass inputs for the batch's listings and day.
 A pass that reads only earlier passes is *derived*: it runs once per output partition, over
 everything the earlier passes wrote for its dates.
@@ -10,13 +11,14 @@ everything the earlier passes wrote for its dates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from basalt.config.models import AnalyticsConfig, PassConfig
     from basalt.plugins import Registry
 
-__all__ = ["module_sources", "pass_sources", "reads_lake", "source_problems"]
+__all__ = ["module_sources", "pass_sources", "reads_lake", "side_outputs", "source_problems"]
 
 
 def module_sources(pass_config: PassConfig, module: str, registry: Registry) -> dict[str, str]:
@@ -40,6 +42,16 @@ def reads_lake(pass_config: PassConfig, registry: Registry) -> bool:
     return any(source in registry.tables for source in pass_sources(pass_config, registry))
 
 
+def side_outputs(passes: Sequence[PassConfig], registry: Registry) -> list[str]:
+    """``pass:side`` of every side output the modules of ``passes`` declare."""
+    return [
+        f"{p.name}:{side}"
+        for p in passes
+        for m in p.modules
+        for side in registry.analytics[m].emits
+    ]
+
+
 def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
     """What is wrong with how the passes of ``config`` find their inputs, one line each."""
     problems = []
@@ -58,13 +70,14 @@ def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
                     f"{where}.module_inputs.{module}: module {module!r} has no input "
                     f"{', '.join(unknown)} (its inputs: {', '.join(inputs) or 'none'})"
                 )
+        readable = [*earlier, *side_outputs(config.PASSES[:index], registry)]
         for module in pass_config.modules:
             options = pass_config.module_config(module)
             for problem in registry.analytics[module]().config_problems(options):
                 problems.append(f"{where}.{module}: {problem}")
             for name, source in module_sources(pass_config, module, registry).items():
-                if source not in registry.tables and source not in earlier:
-                    choices = ", ".join([*sorted(registry.tables), *earlier])
+                if source not in registry.tables and source not in readable:
+                    choices = ", ".join([*sorted(registry.tables), *readable])
                     problems.append(
                         f"{where}: input {name!r} of module {module!r} comes from {source!r}, "
                         f"which is neither a table nor an earlier pass (choose from {choices})"

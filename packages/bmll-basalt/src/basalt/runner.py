@@ -40,7 +40,7 @@ from basalt.guards import quality_problems
 from basalt.lake import Lake
 from basalt.outputs.base import OutputTarget, Partition
 from basalt.planning.dates import DateBatch
-from basalt.planning.plan import PassPlanner
+from basalt.planning.plan import PassPlanner, output_location
 from basalt.plugins import Registry, get_registry
 from basalt.schema_lock import check_schema_lock
 from basalt.tasks import Task, TaskResult, execute_task
@@ -206,19 +206,25 @@ class PartitionPlan:
 
 @dataclass
 class RunningPartition:
-    """A partition whose tasks are out: how many are left, and the parts that came back."""
+    """A partition whose tasks are out: how many are left, and the parts that came back
+    (of side outputs too, by name)."""
 
     plan: PartitionPlan
     remaining: int
     parts: list[str] = field(default_factory=list)
+    side_parts: dict[str, list[str]] = field(default_factory=dict)
     failed: bool = False
+
+    def remove_parts(self) -> None:
+        for part in [*self.parts, *(p for parts in self.side_parts.values() for p in parts)]:
+            os.remove(part)
 
 
 @dataclass(frozen=True)
 class PendingWrite:
     """A partition's output being written: where it goes, and quality warnings."""
 
-    future: Future[tuple[str, list[str]]]
+    future: Future[tuple[list[str], list[str]]]
     partition: RunningPartition
     result: PassResult
 
@@ -351,6 +357,8 @@ class PassRun:
         assert outcome.result is not None
         self._warn(f"{task.label}: expectations", outcome.result.warnings)
         partition.parts.append(outcome.result.part)
+        for side, part in outcome.result.sides:
+            partition.side_parts.setdefault(side, []).append(part)
         result.tasks += 1
         result.output_rows += outcome.result.rows
 
@@ -360,25 +368,29 @@ class PassRun:
         plan = partition.plan
         if partition.failed:
             result.failed.append(plan.location)
-            for part in partition.parts:
-                os.remove(part)
+            partition.remove_parts()
             if self.observer:
                 self.observer.partition_finished(self.pass_config.name, plan.batch.key, "failed")
             return
-        frame = pl.scan_parquet(sorted(partition.parts))
-        write = self._writer.submit(self._write, target, frame, plan)
+        write = self._writer.submit(self._write, target, partition)
         self._pending = PendingWrite(write, partition, result)
 
     def _write(
-        self, target: OutputTarget, frame: pl.LazyFrame, plan: PartitionPlan
-    ) -> tuple[str, list[str]]:
-        """Check (quality checks) and write a partition: where it went and the problems
-        found that only warn."""
+        self, target: OutputTarget, partition: RunningPartition
+    ) -> tuple[list[str], list[str]]:
+        """Check (quality checks) and write a partition, then its side outputs: where they
+        went and the problems found that only warn."""
+        plan = partition.plan
+        frame = pl.scan_parquet(sorted(partition.parts))
         checks = self.config.quality_checks_for(self.pass_config)
         problems = quality_problems(frame, checks) if checks else []
         if checks and problems and checks.action == "raise":
             raise QualityCheckError("quality checks failed: " + "; ".join(problems))
-        return target.write(frame, plan.location, plan.partition), problems
+        written = [target.write(frame, plan.location, plan.partition)]
+        for side, parts in sorted(partition.side_parts.items()):
+            location = output_location(self.config, self.pass_config, plan.batch, side)
+            written.append(target.write(pl.scan_parquet(sorted(parts)), location, plan.partition))
+        return written, problems
 
     def _plan(
         self,
@@ -435,9 +447,8 @@ class PassRun:
                 self.observer.partition_finished(name, plan.batch.key, "failed")
             return
         finally:
-            for part in pending.partition.parts:
-                os.remove(part)
-        pending.result.outputs.append(written)
+            pending.partition.remove_parts()
+        pending.result.outputs.extend(written)
         self._warn(f"pass {name}, partition {plan.batch.key}: quality", problems)
         if self.observer:
             self.observer.partition_finished(name, plan.batch.key, "written")

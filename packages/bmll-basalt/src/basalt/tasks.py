@@ -13,6 +13,7 @@ import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -30,6 +31,7 @@ __all__ = [
     "PassInput",
     "TableInput",
     "Task",
+    "TaskOutput",
     "TaskResult",
     "execute_task",
     "join_module_outputs",
@@ -104,11 +106,13 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A written part file, its row count and the broken expectations that only warn."""
+    """A written part file, its row count, the broken expectations that only warn, and the
+    part files of side outputs (name, path)."""
 
     part: str
     rows: int
     warnings: tuple[str, ...] = ()
+    sides: tuple[tuple[str, str], ...] = ()
 
 
 @functools.lru_cache(maxsize=8)
@@ -160,8 +164,15 @@ def _read(
     return table.scan_files(source.lake, source.files, listing_ids=listing_ids, bucket=bucket)
 
 
-def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
-    """The joined, sorted module outputs of ``task`` (lazy)."""
+class TaskOutput(NamedTuple):
+    """What a task computes (lazy): the joined, sorted module outputs, and side outputs."""
+
+    frame: pl.LazyFrame
+    sides: dict[str, pl.LazyFrame]
+
+
+def compute_task(task: Task, registry: Registry) -> TaskOutput:
+    """The joined, sorted module outputs of ``task`` and the side outputs its modules emit."""
     config = _config(task.config_json, registry)
     pass_config = config.PASSES[task.pass_index]
     bucket = pass_config.bucket(config.TIME_BUCKET_SECONDS)
@@ -171,6 +182,7 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
     }
     buckets = {p.name: p.bucket(config.TIME_BUCKET_SECONDS) for p in config.PASSES}
     outputs = []
+    sides: dict[str, pl.LazyFrame] = {}
     keys: tuple[str, ...] = ()
     for module in pass_config.modules:
         analytic = registry.analytics[module]()
@@ -186,6 +198,13 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
         )
         outputs.append((module, analytic.compute(ctx, options)))
         keys = analytic.keys(options)  # the same for every module of a pass (validated)
+        undeclared = sorted(set(ctx.side_outputs) - set(analytic.emits))
+        if undeclared or set(ctx.side_outputs) & set(sides):
+            raise ConfigError(
+                f"module {module!r} emitted side output(s) {sorted(ctx.side_outputs)}: each "
+                "must be in its emits and emitted once per pass"
+            )
+        sides |= ctx.side_outputs
     joined = join_module_outputs(outputs, keys)
     if pass_config.timeline_mode == "dense" and ids is not None:
         grid = dense_grid(pass_config.dense, bucket, task.day, ids, frames.get("marketstate"))
@@ -198,9 +217,9 @@ def compute_task(task: Task, registry: Registry) -> pl.LazyFrame:
     present = joined.collect_schema().names()
     passthrough = [c for c in PASSTHROUGH if c in present and c not in keys]
     result = joined.select(*keys, *passthrough, pl.exclude(*keys, *passthrough)).sort(*keys)
-    return (
-        forward_fill(result, pass_config.forward_fill, keys) if pass_config.forward_fill else result
-    )
+    if pass_config.forward_fill:
+        result = forward_fill(result, pass_config.forward_fill, keys)
+    return TaskOutput(result, sides)
 
 
 def _broken_expectations(task: Task, registry: Registry, frame: pl.DataFrame) -> list[str]:
@@ -231,9 +250,16 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
     resolved = registry or get_registry()
 
     def attempt() -> TaskResult:
-        frame = compute_task(task, resolved).collect()
+        output = compute_task(task, resolved)
+        # One query for all: what the outputs share (the inputs) is read once.
+        frame, *collected = pl.collect_all([output.frame, *output.sides.values()])
         problems = _broken_expectations(task, resolved, frame)
         frame.write_parquet(task.part, compression="lz4", statistics=False)
-        return TaskResult(task.part, frame.height, tuple(problems))
+        sides = []
+        for name, side in zip(output.sides, collected, strict=True):
+            part = f"{task.part.removesuffix('.parquet')}-{name}.parquet"
+            side.write_parquet(part, compression="lz4", statistics=False)
+            sides.append((name, part))
+        return TaskResult(task.part, frame.height, tuple(problems), tuple(sides))
 
     return with_retries(attempt, retries=task.retries, what=task.label)

@@ -54,10 +54,12 @@ def pass_date_batches(config: AnalyticsConfig, pass_config: PassConfig) -> list[
     )
 
 
-def output_location(config: AnalyticsConfig, pass_config: PassConfig, batch: DateBatch) -> str:
-    """Where the partition ``batch`` of ``pass_config`` is written: its output's path
-    template (sql: table name) with {datasetname}, {pass}, {universe}, {start_date} and
-    {end_date} filled in."""
+def output_location(
+    config: AnalyticsConfig, pass_config: PassConfig, batch: DateBatch, side: str | None = None
+) -> str:
+    """Where the partition ``batch`` of ``pass_config`` (or of its side output ``side``) is
+    written: its output's path template (sql: table name) with {datasetname}, {pass} (for a
+    side output ``{pass}_{side}``), {universe}, {start_date} and {end_date} filled in."""
     template = config.output_for(pass_config).location_template
     try:
         return template.format(
@@ -65,7 +67,7 @@ def output_location(config: AnalyticsConfig, pass_config: PassConfig, batch: Dat
             universe=config.UNIVERSE or "all",
             start_date=batch.start.isoformat(),
             end_date=batch.end.isoformat(),
-            **{"pass": pass_config.name},
+            **{"pass": f"{pass_config.name}_{side}" if side else pass_config.name},
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
@@ -123,19 +125,23 @@ class PassPlanner:
         return {name: self.registry.tables[name] for name in dict.fromkeys(names)}
 
     def pass_inputs(self, first: dt.date, last: dt.date) -> dict[str, PassInput]:
-        """The earlier passes the pass reads, as written for the days ``first``..``last``:
-        the locations of their partitions that overlap those days and exist."""
+        """The earlier passes (and side outputs, ``pass:side``) the pass reads, as written
+        for the days ``first``..``last``: the locations of their partitions that overlap
+        those days and exist."""
         earlier = {p.name: p for p in self.config.PASSES[: self.pass_index]}
         inputs = {}
         for name in pass_sources(self.pass_config, self.registry):
-            if name not in earlier:
+            pass_name, _, side = name.partition(":")
+            if pass_name not in earlier:
                 continue
-            source = earlier[name]
+            source = earlier[pass_name]
             output = self.config.output_for(source)
             target = self.registry.outputs[output.type](output, self.config.storage_options)
             batches = pass_date_batches(self.config, source)
             overlapping = [b for b in batches if b.start <= last and b.end >= first]
-            locations = dict.fromkeys(output_location(self.config, source, b) for b in overlapping)
+            locations = dict.fromkeys(
+                output_location(self.config, source, b, side or None) for b in overlapping
+            )
             inputs[name] = PassInput(
                 output,
                 self.config.storage_options,
