@@ -287,3 +287,21 @@ def test_a_later_pass_reads_an_earlier_one_back_from_its_target(
     copy = pl.read_parquet(tmp_path / "copy.parquet")
     assert copy.select("ListingId", "TradeTotalVolume").rows() == [(1, 400.0), (2, 5.0), (3, 7.0)]
     assert copy.schema["TimeBucket"] == pl.Datetime("ns")
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["aws-variables", "storage-options"])
+def test_delta_tables_on_s3(
+    s3_bucket: str, s3_options: dict[str, str], explicit: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the standard AWS variables (set by ``s3_bucket``) or S3_STORAGE_OPTIONS alone."""
+    location = f"s3://{s3_bucket}/tables/t"
+    options = tuple(sorted(s3_options.items())) if explicit else ()
+    if explicit:
+        for name in ("AWS_ENDPOINT_URL", "AWS_ALLOW_HTTP", "AWS_ACCESS_KEY_ID"):
+            monkeypatch.delenv(name)
+    target = DeltaOutput(OutputConfig(type="delta", path_template=location), options)
+    monday, again = rows(MONDAY, {1: "XLON"}, 1.0), rows(MONDAY, {1: "XLON"}, 2.0)
+    target.write(monday, location, partition(MONDAY))
+    target.write(again, location, partition(MONDAY))
+    assert target.exists(location) and target.is_complete(location, partition(MONDAY))
+    assert_frame_equal(read(target, location), expected(again))
