@@ -132,6 +132,13 @@ def test_indicators_equal_talib_on_each_instruments_series(
     assert checked > 100  # both days of every instrument, in one series
 
 
+def test_passes_reading_passes_run_in_worker_processes(lake: Path, tmp_path: Path) -> None:
+    """Tasks travel to spawned workers: everything they carry must pickle."""
+    run(lake, tmp_path, [PASS1, PASS2], EXECUTOR="local", NUM_WORKERS=2)
+    quarter = pl.read_parquet(tmp_path / "quarter.parquet")
+    assert quarter.columns == QUARTER_COLUMNS and quarter.height > 0
+
+
 def test_a_pass_reading_a_pass_per_batch_sees_its_listings_and_day(
     lake: Path, tmp_path: Path, outputs: dict[str, pl.DataFrame]
 ) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from basalt.config.models import AnalyticsConfig, PassConfig
+from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
 from basalt.errors import ConfigError
 from basalt.lake import Lake
 from basalt.passes import pass_sources, reads_lake
@@ -143,7 +143,7 @@ class PassPlanner:
                 output_location(self.config, source, b, side or None) for b in overlapping
             )
             inputs[name] = PassInput(
-                output,
+                OutputConfig.model_validate(output.model_dump()),  # plain: tasks are pickled
                 self.config.storage_options,
                 tuple(loc for loc in locations if target.exists(loc)),
                 source.bucket(self.config.TIME_BUCKET_SECONDS),
