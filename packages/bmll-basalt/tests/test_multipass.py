@@ -15,7 +15,7 @@ import talib
 from polars.testing import assert_frame_equal
 
 from basalt import Analytic, AnalyticContext, hookimpl
-from basalt.catalog import pipeline_columns
+from basalt.catalog import pass_schemas, pipeline_columns
 from basalt.config.loading import Pipeline, validate_config
 from basalt.errors import ConfigError
 from basalt.metrics import MetricDoc
@@ -257,3 +257,57 @@ def test_side_outputs_are_written_and_read_by_later_passes(
             },
             registry=registry,
         )
+
+
+def test_the_catalog_follows_each_pass_bucket_width() -> None:
+    fine = {**PASS1, "time_bucket_seconds": 10}
+    coarse = {**PASS2, "generic": {**PASS2["generic"], "resample_rule": "30s"}}
+    config = validate_config({"START_DATE": "2024-03-04", "PASSES": [fine, coarse]})
+    assert pass_schemas(config, get_registry())["quarter"].names() == QUARTER_COLUMNS
+
+
+def test_rows_without_time_buckets_need_dedupe_off_in_tables() -> None:
+    correlate = {
+        "name": "corr",
+        "modules": ["correlation"],
+        "correlation": {"source_pass": "minute"},
+    }
+    delta = {"type": "delta", "path_template": "d/{pass}"}
+    with pytest.raises(ConfigError, match="no TimeBucket"):
+        validate_config(
+            {"START_DATE": "2024-03-04", "PASSES": [PASS1, {**correlate, "output": delta}]}
+        )
+    kept = {**delta, "dedupe_on_partition": False}
+    validate_config({"START_DATE": "2024-03-04", "PASSES": [PASS1, {**correlate, "output": kept}]})
+
+
+def test_a_pass_reading_a_failed_partition_fails_too(lake: Path, tmp_path: Path) -> None:
+    broken = {**PASS1, "trade": {"generic_metrics": [{"sides": "Total", "measures": "Volume"}]}}
+    broken["quality_checks"] = {
+        "enabled": True,
+        "ranges": {"TradeTotalVolume": [0, 1]},
+        "action": "raise",
+    }
+    raw = {
+        "START_DATE": DAYS[0].isoformat(),
+        "END_DATE": DAYS[1].isoformat(),
+        "DATA_ROOT": str(lake),
+        "EXECUTOR": "serial",
+        "PASSES": [
+            broken,
+            {
+                **PASS2,
+                "generic": {
+                    "source_pass": "minute",
+                    "aggregations": {"TradeTotalVolume": "sum"},
+                    "group_by": ["InstrumentId", "TimeBucket"],
+                },
+            },
+        ],
+        "OUTPUT_TARGET": {"path_template": str(tmp_path / "{pass}.parquet")},
+    }
+    summary = run_pipeline(Pipeline(validate_config(raw), "test"))
+    assert [f.pass_name for f in summary.failures] == ["minute", "quarter"]
+    assert (
+        "pass 'minute' failed for partition(s) 2024-03-04_2024-03-05" in summary.failures[1].error
+    )

@@ -233,10 +233,24 @@ def test_a_pipeline_rerun_into_sql_leaves_no_duplicates(small_lake: Path, tmp_pa
         ({"partition_columns": ["bad col"]}, "partition_columns"),
         ({"partition_columns": ["MIC"], "path_template": "s3://b/x"}, "local path_template"),
         ({"index_name": "1st"}, "index_name"),
+        (
+            {"type": "delta", "path_template": "d/{pass}", "delta_mode": "overwrite"}
+            | {"RESUME": True},
+            "RESUME keeps",
+        ),
+        (
+            {"type": "sql", "sql_connection": "sqlite:///x.db", "sql_table": "t", "RESUME": True}
+            | {"sql_if_exists": "replace"},
+            "RESUME keeps",
+        ),
+        ({"path_template": "out.parquet", "SECOND": True}, "would share 'out.parquet'"),
     ],
 )
 def test_bad_output_configurations_fail_validation(output: dict[str, Any], message: str) -> None:
-    raw = {"START_DATE": "2024-03-04", "PASSES": [{"name": "p", "modules": ["trade"]}]}
+    passes = [{"name": "p", "modules": ["trade"]}]
+    if output.pop("SECOND", False):
+        passes.append({"name": "q", "modules": ["trade"]})
+    raw = {"START_DATE": "2024-03-04", "RESUME": output.pop("RESUME", False), "PASSES": passes}
     with pytest.raises(ConfigError, match=message):
         validate_config({**raw, "OUTPUT_TARGET": output})
 
@@ -305,3 +319,32 @@ def test_delta_tables_on_s3(
     target.write(again, location, partition(MONDAY))
     assert target.exists(location) and target.is_complete(location, partition(MONDAY))
     assert_frame_equal(read(target, location), expected(again))
+
+
+def test_edge_partitions_replace_exactly_their_rows(make_target: MakeTarget) -> None:
+    """Null partition values, an empty re-write, rows labelled past the partition's days."""
+    target, location = make_target(partition_columns=["MIC"])
+    unknown = rows(MONDAY, {1: "XLON"}, 1.0).with_columns(pl.lit(None, pl.String).alias("MIC"))
+    late = rows(TUESDAY, {2: "XPAR"}, 2.0)  # Tuesday's rows, written as Monday's partition
+    target.write(pl.concat([unknown, late]), location, partition(MONDAY))
+    again = rows(MONDAY, {1: "XLON"}, 3.0).with_columns(pl.lit(None, pl.String).alias("MIC"))
+    target.write(pl.concat([again, late]), location, partition(MONDAY))
+    assert_frame_equal(read(target, location), expected(again, late), check_dtypes=False)
+    target.write(again.clear(), location, partition(MONDAY))  # nothing of MIC values: no change
+    assert read(target, location).height == 4
+
+
+def test_sql_table_names_take_placeholder_values_made_safe(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'out.db'}"
+    config = OutputConfig(type="sql", sql_connection=url, sql_table="m_{start_date}")
+    target = SqlOutput(config)
+    written = target.write(rows(MONDAY, {1: "XLON"}, 1.0), "m_2024-03-04", partition(MONDAY))
+    assert written.endswith("#m_2024_03_04") and target.exists("m_2024-03-04")
+
+
+def test_parquet_directories_survive_an_empty_rewrite(tmp_path: Path) -> None:
+    location = str(tmp_path / "out")
+    target = ParquetOutput(OutputConfig(path_template=location, partition_columns=["MIC"]))
+    target.write(rows(MONDAY, {1: "XLON"}, 1.0), location, partition(MONDAY))
+    target.write(rows(MONDAY, {1: "XLON"}, 1.0).clear(), location, partition(MONDAY))
+    assert Path(location).is_dir() and list(Path(location).iterdir()) == []

@@ -44,9 +44,13 @@ def compute(config: Mapping[str, object]) -> pl.DataFrame:
     )
 
 
-def group(frame: pl.DataFrame, index: str, at: dt.datetime) -> dict[str, object]:
-    [row] = frame.filter(pl.col("IndexId") == index, pl.col("TimeBucket") == at).to_dicts()
+def group_rows(frame: pl.DataFrame, column: str, value: str, at: dt.datetime) -> dict[str, object]:
+    [row] = frame.filter(pl.col(column) == value, pl.col("TimeBucket") == at).to_dicts()
     return row
+
+
+def group(frame: pl.DataFrame, index: str, at: dt.datetime) -> dict[str, object]:
+    return group_rows(frame, "IndexId", index, at)
 
 
 def test_sums_weighted_means_and_means_per_group_and_bucket() -> None:
@@ -161,3 +165,20 @@ def test_columns_keep_the_earlier_pass_documentation(tmp_path: Path) -> None:
     assert [e.column.name for e in entries if e.column.doc is None] == ["IndexId"]
     volume = next(e for e in entries if e.column.name == "TradeTotalVolume")
     assert volume.column.definition == "Σ Size of the bucket's Total trades"
+
+
+def test_a_membership_map_by_ticker() -> None:
+    source = SOURCE.with_columns(pl.format("T{}", pl.col("ListingId")).alias("Ticker"))
+    members = pl.LazyFrame({"Ticker": ["T1", "T2"], "Sector": ["S", "S"]})
+    frame = run_analytic(
+        ReaggregateAnalytic,
+        {"minute": source, "members": members},
+        {
+            "source_pass": "minute",
+            "group_pass": "members",
+            "join_column": "Ticker",
+            "group_column": "Sector",
+        },
+        input_buckets={"minute": BucketSpec(60)},
+    )
+    assert group_rows(frame, "Sector", "S", T)["TradeTotalVolume"] == 40.0

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from basalt.config.loading import Pipeline, validate_config
+from basalt.executors.base import TaskOutcome
+from basalt.executors.serial import SerialExecutor
 from basalt.lake import Lake
 from basalt.runner import run_pipeline
+from basalt.sampledata import generate_lake
 from basalt.tables import TradesTable
 
 DAY = dt.date(2024, 3, 4)
@@ -123,3 +129,33 @@ def test_python_get_universe(small_lake: Path, tmp_path: Path) -> None:
     summary = run_pipeline(Pipeline(base.config, "test", get_universe))
     frame = pl.read_parquet(summary.passes[0].outputs[0])
     assert frame["ListingId"].to_list() == [2] and "Ticker" not in frame.columns
+
+
+class AheadExecutor(SerialExecutor):
+    """Takes a window of tasks before reporting any, as a pool of workers does."""
+
+    def run(self, fn: Any, tasks: Any) -> Iterator[TaskOutcome[Any, Any]]:
+        source = iter(tasks)
+        ahead = list(itertools.islice(source, 8))
+        for task in itertools.chain(ahead, source):
+            yield TaskOutcome(task, result=fn(task))
+
+
+def test_fail_fast_never_writes_a_partition_whose_tasks_are_still_out(tmp_path: Path) -> None:
+    friday, monday = dt.date(2024, 3, 8), dt.date(2024, 3, 11)
+    lake = tmp_path / "lake"
+    generate_lake(lake, friday, monday, ["XLON"], 4, trades_per_listing=300)
+    Path(TradesTable.path(Lake(str(lake)), "XLON", monday)).write_bytes(b"not parquet")
+    raw = {
+        "START_DATE": str(friday),
+        "END_DATE": str(monday),
+        "DATA_ROOT": str(lake),
+        "BATCH_FREQ": "W",
+        "FAIL_FAST": True,
+        "MEMORY_PER_WORKER": 1e-6,  # a task per listing: Friday has 4
+        "PASSES": [{"name": "p1", "modules": ["trade"]}],
+        "OUTPUT_TARGET": {"path_template": str(tmp_path / "{start_date}.parquet")},
+    }
+    summary = run_pipeline(Pipeline(validate_config(raw), "t"), executor=AheadExecutor())
+    assert not summary.ok and summary.passes[0].outputs == []
+    assert not (tmp_path / "2024-03-08.parquet").exists()  # Monday's planning failed first

@@ -87,6 +87,7 @@ def _catalog(
     entries: list[CatalogEntry] = []
     schemas: dict[str, pl.Schema] = {}
     produced: dict[str, dict[str, Column]] = {}  # pass → its columns, to explain later passes
+    bucket_of = {p.name: p.bucket(config.TIME_BUCKET_SECONDS) for p in config.PASSES}
     for index, pass_config in enumerate(config.PASSES):
         metrics: list[CatalogEntry] = []
         schema: dict[str, pl.DataType] = {}
@@ -99,10 +100,14 @@ def _catalog(
             inputs = {
                 n: pl.LazyFrame(schema=schemas[s]) for n, s in sources.items() if s in schemas
             }
+            buckets = {
+                n: bucket_of[s.partition(":")[0]] for n, s in sources.items() if s in schemas
+            }
+            bucket = bucket_of[pass_config.name]
             dumped = options.model_dump(mode="json")
             base = f"PASSES[{index}].{module}"
             prefix = getattr(options, "metric_prefix", "") or ""
-            for found in module_columns(analytic, options, registry, inputs):
+            for found in module_columns(analytic, options, registry, inputs, bucket, buckets):
                 column = found
                 if column.doc is None:  # a column passed on from an earlier pass keeps its doc
                     bare = column.name.removeprefix(prefix)
@@ -113,7 +118,7 @@ def _catalog(
                 path = f"{base}.{column.path}" if column.path else base
                 at = options_at(dumped, column.path) if column.path else dumped
                 metrics.append(CatalogEntry(column, module, pass_config.name, path, at))
-            ran = dry_run(analytic, options, registry, inputs)
+            ran = dry_run(analytic, options, registry, inputs, bucket, buckets)
             schema.update(ran.schema)
             sides.update({f"{pass_config.name}:{n}": side for n, side in ran.sides.items()})
             keys = analytic().keys(options)

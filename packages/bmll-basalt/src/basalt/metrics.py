@@ -217,14 +217,18 @@ def module_columns(
     options: BaseModel,
     registry: Registry,
     inputs: Mapping[str, pl.LazyFrame] | None = None,
+    bucket: BucketSpec | None = None,
+    input_buckets: Mapping[str, BucketSpec] | None = None,
 ) -> list[Column]:
     """The metric columns ``analytic`` produces with ``options`` (keys excluded), in order,
-    without reading data; ``inputs`` are its earlier-pass inputs, as empty frames."""
+    without reading data (:func:`dry_run`: ``inputs`` are its earlier-pass inputs as empty
+    frames, with their ``input_buckets``, in a pass of ``bucket``)."""
     declared = analytic().columns(options)
     if declared is not None:
         return declared
     keys = analytic().keys(options)
-    names = [c for c in dry_run(analytic, options, registry, inputs).schema if c not in keys]
+    found = dry_run(analytic, options, registry, inputs, bucket, input_buckets).schema
+    names = [c for c in found if c not in keys]
     return documented(analytic.docs, names, getattr(options, "metric_prefix", "") or "")
 
 
@@ -245,12 +249,14 @@ def dry_run(
     options: BaseModel,
     registry: Registry,
     inputs: Mapping[str, pl.LazyFrame] | None = None,
+    bucket: BucketSpec | None = None,
+    input_buckets: Mapping[str, BucketSpec] | None = None,
 ) -> DryRun:
     """``analytic`` computed on empty inputs: its tables, and ``inputs`` (earlier passes, by
-    input name)."""
+    input name, with their ``input_buckets``), in a pass of ``bucket`` (default 60 s)."""
     from basalt.analytic import AnalyticContext  # basalt.analytic imports this module
 
-    bucket = BucketSpec(60)
+    bucket = bucket or BucketSpec(60)
     nowhere = Lake(".")  # no files are read
     given = dict(inputs or {})
     tables = {
@@ -265,7 +271,7 @@ def dry_run(
         bucket,
         universe,
         {**tables, **given},
-        dict.fromkeys(given, bucket),
+        {name: (input_buckets or {}).get(name, bucket) for name in given},
     )
     schema = analytic().compute(ctx, options).collect_schema()
     return DryRun(schema, {n: f.collect_schema() for n, f in ctx.side_outputs.items()})

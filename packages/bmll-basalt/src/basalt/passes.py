@@ -89,9 +89,32 @@ def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
                 f"{where}: its modules key their rows differently "
                 f"({'; '.join(', '.join(k) for k in sorted(keys))})"
             )
+        output = config.output_for(pass_config)
+        dedupes = output.dedupe_on_partition and registry.outputs[output.type].dedupes
+        if dedupes and "TimeBucket" not in next(iter(keys), ()):
+            problems.append(
+                f"{where}: its rows have no TimeBucket, which the {output.type} output's "
+                "dedupe_on_partition needs; set dedupe_on_partition: false on its output"
+            )
         if not reads_lake(pass_config, registry) and pass_config.timeline_mode != "sparse":
             problems.append(
                 f"{where}: timeline_mode {pass_config.timeline_mode!r} needs a pass over lake "
                 "tables; this pass reads earlier passes only"
             )
-    return problems
+    return problems + _shared_locations(config, registry)
+
+
+def _shared_locations(config: AnalyticsConfig, registry: Registry) -> list[str]:
+    """Outputs that would land in one place: passes (and side outputs) sharing an output
+    whose location template lacks {pass}."""
+    writers: dict[tuple[str, str], list[str]] = {}
+    for pass_config in config.PASSES:
+        output = config.output_for(pass_config)
+        sides = [side for m in pass_config.modules for side in registry.analytics[m].emits]
+        names = [pass_config.name, *(f"{pass_config.name}:{side}" for side in sides)]
+        writers.setdefault((output.type, output.location_template), []).extend(names)
+    return [
+        f"outputs of {', '.join(names)} would share {template!r}: add {{pass}} to it"
+        for (_, template), names in writers.items()
+        if len(names) > 1 and "{pass}" not in template
+    ]

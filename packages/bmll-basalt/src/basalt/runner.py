@@ -275,6 +275,7 @@ class PassRun:
             workdir=self.workdir,
             workers=self.executor.workers,
             memory_bytes=_memory_per_worker(config, self.executor.workers),
+            failed_outputs={p.name: p.failed for p in self.summary.passes},
         )
         output = config.output_for(self.pass_config)
         target: OutputTarget = self.registry.get("outputs", output.type)(
@@ -300,6 +301,8 @@ class PassRun:
                 self._record(outcome, partition, result)
                 partition.remaining -= 1
                 stop = (partition.failed or self._failed_outside_tasks) and config.FAIL_FAST
+                if stop and partition.remaining:
+                    partition.failed = True  # stopped before all its tasks came back
                 if partition.remaining == 0 or stop:
                     del self._running[key]
                     planner.discard_prepared_inputs(partition.plan.batch)
@@ -402,13 +405,18 @@ class PassRun:
         """The plan of one partition (``counter`` numbers the part files of the pass)."""
         location = planner.location(batch)
         partition = Partition(batch.start, batch.end, planner.bucket)
-        if self.config.RESUME and target.is_complete(location, partition):
+        sides = [s for m in self.pass_config.modules for s in self.registry.analytics[m].emits]
+        written = [location, *(planner.location(batch, side) for side in sides)]
+        if self.config.RESUME and all(target.is_complete(w, partition) for w in written):
             return PartitionPlan(batch, location, partition, skipped=True)
         if planner.derived:
-            return PartitionPlan(
-                batch, location, partition, planner.partition_task(batch, counter.__next__)
-            )
-        tasks: list[Task] = []
+            try:
+                tasks = planner.partition_task(batch, counter.__next__)
+            except DataError as exc:
+                failure = TaskFailure(self.pass_config.name, batch.key, batch.start, None, str(exc))
+                return PartitionPlan(batch, location, partition, failure=failure)
+            return PartitionPlan(batch, location, partition, tasks)
+        tasks = []
         for day in batch.days:
             try:
                 tasks += planner.day_tasks(batch, day, counter.__next__)

@@ -19,9 +19,10 @@ import polars as pl
 
 from basalt.analytic import PASSTHROUGH, AnalyticContext
 from basalt.config.models import AnalyticsConfig, OutputConfig
-from basalt.errors import ConfigError, ExpectationError
+from basalt.errors import ConfigError, DataError, ExpectationError
 from basalt.guards import expectation_problems
 from basalt.lake import Lake
+from basalt.passes import module_sources
 from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
 from basalt.timebuckets import BucketSpec
@@ -65,7 +66,7 @@ class PassInput:
         target = registry.outputs[self.output.type](self.output, self.storage_options)
         frames = [target.scan(location) for location in self.locations]
         if not frames:
-            return pl.LazyFrame()
+            raise DataError(f"no earlier output to read for {self.first} to {self.last}")
         frame = pl.concat(frames, how="diagonal_relaxed")
         names = frame.collect_schema().names()
         if "TimeBucket" in names:
@@ -165,10 +166,12 @@ def _read(
 
 
 class TaskOutput(NamedTuple):
-    """What a task computes (lazy): the joined, sorted module outputs, and side outputs."""
+    """What a task computes (lazy): the joined, sorted module outputs, side outputs, and the
+    first module's first input (what pass expectations compare with)."""
 
     frame: pl.LazyFrame
     sides: dict[str, pl.LazyFrame]
+    first_input: pl.LazyFrame | None
 
 
 def compute_task(task: Task, registry: Registry) -> TaskOutput:
@@ -184,10 +187,13 @@ def compute_task(task: Task, registry: Registry) -> TaskOutput:
     outputs = []
     sides: dict[str, pl.LazyFrame] = {}
     keys: tuple[str, ...] = ()
+    first_input = None
     for module in pass_config.modules:
         analytic = registry.analytics[module]()
         options = pass_config.module_config(module)
-        sources = pass_config.module_sources(module, analytic.inputs(options))
+        sources = module_sources(pass_config, module, registry)
+        if first_input is None and sources:
+            first_input = frames[next(iter(sources.values()))]
         ctx = AnalyticContext(
             pass_config.name,
             task.day,
@@ -219,26 +225,18 @@ def compute_task(task: Task, registry: Registry) -> TaskOutput:
     result = joined.select(*keys, *passthrough, pl.exclude(*keys, *passthrough)).sort(*keys)
     if pass_config.forward_fill:
         result = forward_fill(result, pass_config.forward_fill, keys)
-    return TaskOutput(result, sides)
+    return TaskOutput(result, sides, first_input)
 
 
-def _broken_expectations(task: Task, registry: Registry, frame: pl.DataFrame) -> list[str]:
-    """The pass's expectations ``frame`` breaks against the task's first input (raised with
-    ``action: raise``)."""
-    pass_config = _config(task.config_json, registry).PASSES[task.pass_index]
-    expectations = pass_config.expectations
-    if not expectations.enabled:
+def _broken_expectations(
+    task: Task, registry: Registry, output: TaskOutput, frame: pl.DataFrame
+) -> list[str]:
+    """The pass's expectations the task's output ``frame`` breaks against its first input
+    (raised with ``action: raise``)."""
+    expectations = _config(task.config_json, registry).PASSES[task.pass_index].expectations
+    if not expectations.enabled or output.first_input is None:
         return []
-    module = pass_config.modules[0]
-    analytic = registry.analytics[module]()
-    sources = pass_config.module_sources(module, analytic.inputs(pass_config.module_config(module)))
-    first = next(iter(sources.values()), None)
-    if first is None:
-        return []
-    ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
-    bucket = pass_config.bucket(_config(task.config_json, registry).TIME_BUCKET_SECONDS)
-    source = _read(first, task.inputs[first], registry, ids, bucket)
-    problems = expectation_problems(frame, source, expectations)
+    problems = expectation_problems(frame, output.first_input, expectations)
     if problems and expectations.action == "raise":
         raise ExpectationError(f"expectations of pass {task.pass_name}: " + "; ".join(problems))
     return problems
@@ -253,7 +251,7 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
         output = compute_task(task, resolved)
         # One query for all: what the outputs share (the inputs) is read once.
         frame, *collected = pl.collect_all([output.frame, *output.sides.values()])
-        problems = _broken_expectations(task, resolved, frame)
+        problems = _broken_expectations(task, resolved, output, frame)
         frame.write_parquet(task.part, compression="lz4", statistics=False)
         sides = []
         for name, side in zip(output.sides, collected, strict=True):

@@ -127,10 +127,15 @@ class ReaggregateAnalytic(Analytic):
     def compute(self, ctx: AnalyticContext, config: ReaggregateConfig) -> pl.LazyFrame:
         source = ctx.table(config.source_pass)
         schema = source.collect_schema()
+        if config.join_column not in schema:
+            raise ConfigError(f"reaggregate: {config.source_pass!r} has no {config.join_column}")
         weighted = config.weight_col in schema
         if weighted:  # before the map: a listing in two groups has one day total
             source = source.with_columns(_weight(config, ctx.input_buckets.get(config.source_pass)))
-        framed = source.join(_membership(ctx, config), on=config.join_column, how="inner")
+        members = _membership(ctx, config).with_columns(
+            pl.col(config.join_column).cast(schema[config.join_column])
+        )
+        framed = source.join(members, on=config.join_column, how="inner")
         if config.resample_rule is not None:
             framed = resampled(ctx, self.name, config.source_pass, config.resample_rule, framed)
         skip = {*config.keys, *PASSTHROUGH, config.join_column, "TimeBucket"}
@@ -158,8 +163,7 @@ def _membership(ctx: AnalyticContext, config: ReaggregateConfig) -> pl.LazyFrame
     missing = [c for c in (config.join_column, config.group_column) if c not in names]
     if missing:
         raise ConfigError(f"reaggregate: the membership map has no column(s) {missing}")
-    pair = members.select(config.join_column, config.group_column).unique()
-    return pair.with_columns(pl.col(config.join_column).cast(pl.Int64, strict=False))
+    return members.select(config.join_column, config.group_column).unique()
 
 
 def _weight(config: ReaggregateConfig, bucket: BucketSpec | None) -> pl.Expr:

@@ -262,6 +262,16 @@ class AnalyticsConfig(BaseModel):
             self.END_DATE = self.START_DATE
         if self.END_DATE < self.START_DATE:
             raise ValueError(f"END_DATE {self.END_DATE} is before START_DATE {self.START_DATE}")
+        if self.RESUME:
+            for output in [self.OUTPUT_TARGET, *(p.output for p in self.PASSES if p.output)]:
+                if (output.type == "delta" and output.delta_mode == "overwrite") or (
+                    output.type == "sql" and output.sql_if_exists != "append"
+                ):
+                    raise ValueError(
+                        "RESUME keeps the partitions already written; an output that replaces "
+                        "its whole table (delta_mode overwrite, sql_if_exists replace or fail) "
+                        "would lose them"
+                    )
         if self.SCHEMA_LOCK_MODE != "off" and not self.SCHEMA_LOCK_PATH:
             raise ValueError(f"SCHEMA_LOCK_MODE {self.SCHEMA_LOCK_MODE} needs SCHEMA_LOCK_PATH")
         names = [p.name for p in self.PASSES]

@@ -105,7 +105,8 @@ class LocalExecutor(Executor):
     def _pool_for_next_task(self) -> ProcessPoolExecutor:
         """The pool the next task goes to. A full pool, idle by now, is replaced: its
         workers exit before the fresh pool's start."""
-        if self._pool is not None and self._full():
+        if self._full():
+            assert self._pool is not None
             self._pool.shutdown(wait=True)
             self._pool = None
         if self._pool is None:

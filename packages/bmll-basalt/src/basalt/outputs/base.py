@@ -61,6 +61,9 @@ class OutputTarget(ABC):
     """
 
     name: ClassVar[str]
+    dedupes: ClassVar[bool] = False
+    """Whether ``dedupe_on_partition`` applies: re-written partitions are found by their
+    ``TimeBucket`` values in a table shared by partitions."""
 
     def __init__(
         self, config: OutputConfig, storage_options: tuple[tuple[str, str], ...] = ()
@@ -82,15 +85,22 @@ class OutputTarget(ABC):
 
     def partition_rows(self, frame: pl.DataFrame, partition: Partition) -> PartitionRows:
         """Which rows of a written table belong to ``partition``, whose new rows are
-        ``frame``."""
+        ``frame``: its days (widened to the new rows' buckets) and, with
+        ``partition_columns``, the values the new rows hold."""
         if "TimeBucket" not in frame.columns:
             raise ConfigError(
                 "re-writing a partition needs a TimeBucket column; set dedupe_on_partition: "
                 "false for this output"
             )
+        low, high = partition.bounds()
+        stamps = frame["TimeBucket"].drop_nulls()
+        if len(stamps):  # rows the partition labels outside its days are its own too
+            first, last = stamps.min(), stamps.max()
+            assert isinstance(first, dt.datetime) and isinstance(last, dt.datetime)
+            low, high = min(low, first), max(high, last + dt.timedelta(microseconds=1))
         columns = self.config.partition_columns or []
         values = frame.select(columns).unique().rows() if columns else []
-        return PartitionRows(*partition.bounds(), tuple(columns), values)
+        return PartitionRows(low, high, tuple(columns), values)
 
     @staticmethod
     def in_nanoseconds(frame: pl.LazyFrame) -> pl.LazyFrame:

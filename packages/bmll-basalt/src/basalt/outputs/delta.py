@@ -7,6 +7,7 @@ at once, so a failed write leaves the table as it was and a re-write leaves no d
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -32,19 +33,27 @@ def _literal(value: Any) -> str:
     """``value`` as a literal of a Delta predicate."""
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    if hasattr(value, "isoformat"):
-        return f"'{value.isoformat(sep=' ') if hasattr(value, 'hour') else value.isoformat()}'"
+    if isinstance(value, dt.datetime):
+        return f"'{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"'{value.isoformat()}'"
     return repr(value)
 
 
-def predicate(rows: PartitionRows) -> str:
-    """The Delta predicate selecting ``rows``."""
-    terms = [f"TimeBucket >= {_literal(rows.low)}", f"TimeBucket < {_literal(rows.high)}"]
+def _equals(column: str, value: Any) -> str:
+    return f'"{column}" IS NULL' if value is None else f'"{column}" = {_literal(value)}'
+
+
+def predicate(rows: PartitionRows) -> str | None:
+    """The Delta predicate selecting ``rows``; None when they are none."""
+    if rows.columns and not rows.values:
+        return None
+    terms = [f'"TimeBucket" >= {_literal(rows.low)}', f'"TimeBucket" < {_literal(rows.high)}']
     if rows.columns:
-        alternatives = [
-            " AND ".join(f"{c} = {_literal(v)}" for c, v in zip(rows.columns, row, strict=True))
+        alternatives = (
+            " AND ".join(_equals(c, v) for c, v in zip(rows.columns, row, strict=True))
             for row in rows.values
-        ]
+        )
         terms.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
     return " AND ".join(terms)
 
@@ -53,7 +62,11 @@ class DeltaOutput(OutputTarget):
     """A Delta table, one commit per partition."""
 
     name = "delta"
-    _overwritten = False
+    dedupes = True
+
+    def __init__(self, config: OutputConfig, storage_options: tuple[tuple[str, str], ...] = ()):
+        super().__init__(config, storage_options)
+        self._overwritten: set[str] = set()
 
     @classmethod
     def check(cls, config: OutputConfig) -> None:
@@ -67,18 +80,21 @@ class DeltaOutput(OutputTarget):
         deltalake = _deltalake()
         data = self.prepared(frame).collect()
         options = dict(self.storage_options) or None
-        columns = self.config.partition_columns
-        arguments: dict[str, Any] = {"partition_by": columns, "storage_options": options}
-        exists = self.exists(location)
-        if self.config.delta_mode == "overwrite" and not self._overwritten:
+        arguments: dict[str, Any] = {
+            "partition_by": self.config.partition_columns,
+            "storage_options": options,
+            "mode": "append",
+        }
+        overwrite = self.config.delta_mode == "overwrite" and location not in self._overwritten
+        if overwrite:
             arguments |= {"mode": "overwrite", "schema_mode": "overwrite"}
-            self._overwritten = True
-        elif self.config.dedupe_on_partition and exists:
-            rows = self.partition_rows(data, partition)
-            arguments |= {"mode": "overwrite", "predicate": predicate(rows)}
-        else:
-            arguments |= {"mode": "append"}
+        elif self.config.dedupe_on_partition and self.exists(location):
+            condition = predicate(self.partition_rows(data, partition))
+            if condition is not None:
+                arguments |= {"mode": "overwrite", "predicate": condition}
         deltalake.write_deltalake(location, data.to_arrow(), **arguments)
+        if overwrite:
+            self._overwritten.add(location)
         return location
 
     def scan(self, location: str) -> pl.LazyFrame:

@@ -42,9 +42,15 @@ class ParquetOutput(OutputTarget):
             prepared.sink_parquet(
                 pl.PartitionBy(partial, key=columns), compression="zstd", mkdir=True
             )
+            os.makedirs(partial, exist_ok=True)  # no rows: an empty directory
             if os.path.isdir(location):
                 os.replace(location, retired)
-            os.replace(partial, location)
+            try:
+                os.replace(partial, location)
+            except BaseException:
+                if os.path.isdir(retired):
+                    os.replace(retired, location)  # the earlier content stays
+                raise
         finally:
             for leftover in (partial, retired):
                 shutil.rmtree(leftover, ignore_errors=True)

@@ -17,7 +17,7 @@ from basalt.config.models import IDENTIFIER, OutputConfig
 from basalt.errors import ConfigError
 from basalt.outputs.base import OutputTarget, Partition
 
-__all__ = ["SqlOutput"]
+__all__ = ["SqlOutput", "table_name"]
 
 BATCH_ROWS = 50_000
 
@@ -55,10 +55,18 @@ def _identifier(name: str, what: str) -> str:
     return name
 
 
+def table_name(location: str) -> str:
+    """The table a rendered ``sql_table`` names: characters other than letters, digits and
+    underscores, which only placeholder values (dates, universe specs) can bring, become
+    underscores."""
+    return _identifier(re.sub(r"\W", "_", location), "table")
+
+
 class SqlOutput(OutputTarget):
     """A SQL table, one transaction per partition."""
 
     name = "sql"
+    dedupes = True
 
     def __init__(self, config: OutputConfig, storage_options: tuple[tuple[str, str], ...] = ()):
         super().__init__(config, storage_options)
@@ -71,10 +79,9 @@ class SqlOutput(OutputTarget):
             raise ValueError("the sql output needs sql_connection (e.g. sqlite:///out.db)")
         if not config.sql_table:
             raise ValueError("the sql output needs sql_table")
-        sample = config.sql_table.format(
-            datasetname="d", universe="u", start_date="s", end_date="e", **{"pass": "p"}
-        )
-        if not re.match(IDENTIFIER, sample):
+        names = ("datasetname", "universe", "start_date", "end_date", "pass")
+        literal = config.sql_table.format(**dict.fromkeys(names, "x"))
+        if not re.match(IDENTIFIER, literal):  # placeholder values are made safe when filled
             raise ValueError(f"sql_table {config.sql_table!r} is not an identifier")
         try:
             _sqlalchemy().engine.make_url(config.sql_connection)
@@ -92,20 +99,15 @@ class SqlOutput(OutputTarget):
             self._engine = _sqlalchemy().create_engine(url, poolclass=_sqlalchemy().NullPool)
         return self._engine
 
-    def table_name(self, location: str) -> str:
-        """The table of ``location``: ``sql_table`` rendered like the path template was."""
-        return _identifier(location, "table")
-
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         sa = _sqlalchemy()
         data = self.prepared(frame).collect()
-        name = self.table_name(location)
+        name = table_name(location)
         for column in data.columns:
             _identifier(column, "column")
         columns = [sa.Column(c, _sql_type(t)) for c, t in data.schema.items()]
         table = sa.Table(name, sa.MetaData(), *columns)
         first = name not in self._started
-        self._started.add(name)
         with self.engine.begin() as connection:  # one transaction: all of it or nothing
             exists = sa.inspect(connection).has_table(name)
             if exists and first and self.config.sql_if_exists == "fail":
@@ -118,6 +120,7 @@ class SqlOutput(OutputTarget):
                 connection.execute(table.delete().where(self._rows(table, data, partition)))
             for chunk in data.iter_slices(BATCH_ROWS):
                 connection.execute(table.insert(), chunk.to_dicts())
+        self._started.add(name)
         return f"{self.engine.url.render_as_string(hide_password=True)}#{name}"
 
     def _rows(self, table: Any, data: pl.DataFrame, partition: Partition) -> Any:
@@ -125,20 +128,29 @@ class SqlOutput(OutputTarget):
         rows = self.partition_rows(data, partition)
         bucket = table.c.TimeBucket
         where = sa.and_(bucket >= rows.low, bucket < rows.high)
-        if rows.columns:
-            keys = sa.tuple_(*(table.c[c] for c in rows.columns))
-            where = sa.and_(where, keys.in_(rows.values))
+        if rows.columns:  # NULL-safe: a row of the partition per tuple of values
+            columns = [table.c[c] for c in rows.columns]
+            tuples = (
+                sa.and_(
+                    *(
+                        c.is_(None) if v is None else c == v
+                        for c, v in zip(columns, row, strict=True)
+                    )
+                )
+                for row in rows.values
+            )
+            where = sa.and_(where, sa.or_(sa.false(), *tuples))
         return where
 
     def scan(self, location: str) -> pl.LazyFrame:
         sa = _sqlalchemy()
-        name = self.table_name(location)
+        name = table_name(location)
         with self.engine.connect() as connection:
             table = sa.Table(name, sa.MetaData(), autoload_with=connection)
             return self.in_nanoseconds(pl.read_database(sa.select(table), connection).lazy())
 
     def exists(self, location: str) -> bool:
-        return bool(_sqlalchemy().inspect(self.engine).has_table(self.table_name(location)))
+        return bool(_sqlalchemy().inspect(self.engine).has_table(table_name(location)))
 
     def is_complete(self, location: str, partition: Partition) -> bool:
         if not self.exists(location):
@@ -146,7 +158,7 @@ class SqlOutput(OutputTarget):
         sa = _sqlalchemy()
         low, high = partition.bounds()
         with self.engine.connect() as connection:
-            table = sa.Table(self.table_name(location), sa.MetaData(), autoload_with=connection)
+            table = sa.Table(table_name(location), sa.MetaData(), autoload_with=connection)
             bucket = table.c.TimeBucket
             query = sa.select(sa.func.count()).where(bucket >= low, bucket < high)
             return bool(connection.execute(query).scalar_one())

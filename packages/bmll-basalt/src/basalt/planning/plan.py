@@ -14,13 +14,13 @@ import glob
 import logging
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, DataError
 from basalt.lake import Lake
 from basalt.passes import pass_sources, reads_lake
 from basalt.planning.dates import DateBatch, auto_freq, date_batches
@@ -85,6 +85,8 @@ class PassPlanner:
     workdir: str
     workers: int
     memory_bytes: float
+    failed_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Locations of the partitions earlier passes failed to write in this run, by pass."""
     input_rows: dict[str, int] = field(default_factory=dict)
     """Rows of every lake file planned so far, by path."""
 
@@ -100,9 +102,9 @@ class PassPlanner:
         """The pass's output partitions."""
         return pass_date_batches(self.config, self.pass_config)
 
-    def location(self, batch: DateBatch) -> str:
-        """Where the pass's partition ``batch`` is written."""
-        return output_location(self.config, self.pass_config, batch)
+    def location(self, batch: DateBatch, side: str | None = None) -> str:
+        """Where the pass's partition ``batch`` (of its side output ``side``) is written."""
+        return output_location(self.config, self.pass_config, batch, side)
 
     @property
     def bucket(self) -> BucketSpec:
@@ -139,6 +141,15 @@ class PassPlanner:
             target = self.registry.outputs[output.type](output, self.config.storage_options)
             batches = pass_date_batches(self.config, source)
             overlapping = [b for b in batches if b.start <= last and b.end >= first]
+            failed = set(self.failed_outputs.get(pass_name, ()))
+            broken = [
+                b.key for b in overlapping if output_location(self.config, source, b) in failed
+            ]
+            if broken:
+                raise DataError(
+                    f"pass {pass_name!r} failed for partition(s) {', '.join(broken)}, which "
+                    f"pass {self.pass_config.name!r} reads"
+                )
             locations = dict.fromkeys(
                 output_location(self.config, source, b, side or None) for b in overlapping
             )
