@@ -16,6 +16,7 @@ from basalt.metrics import (
     KEY_DOCS,
     UNITS,
     Column,
+    EarlierPasses,
     MetricDoc,
     dry_run,
     find_doc,
@@ -97,28 +98,29 @@ def _catalog(
             analytic = registry.analytics[module]
             options = pass_config.module_config(module)
             sources = module_sources(pass_config, module, registry)
-            inputs = {
-                n: pl.LazyFrame(schema=schemas[s]) for n, s in sources.items() if s in schemas
-            }
-            buckets = {
-                n: bucket_of[s.partition(":")[0]] for n, s in sources.items() if s in schemas
-            }
-            bucket = bucket_of[pass_config.name]
+            read = {n: s for n, s in sources.items() if s in schemas}
+            earlier = EarlierPasses(
+                {n: pl.LazyFrame(schema=schemas[s]) for n, s in read.items()},
+                {n: bucket_of[s.partition(":")[0]] for n, s in read.items()},
+                bucket_of[pass_config.name],
+            )
             dumped = options.model_dump(mode="json")
             base = f"PASSES[{index}].{module}"
             prefix = getattr(options, "metric_prefix", "") or ""
-            for found in module_columns(analytic, options, registry, inputs, bucket, buckets):
+            for found in module_columns(analytic, options, registry, earlier):
                 column = found
                 if column.doc is None:  # a column passed on from an earlier pass keeps its doc
                     bare = column.name.removeprefix(prefix)
-                    earlier = (produced[s].get(bare) for s in sources.values() if s in produced)
-                    origin = next((c for c in earlier if c is not None), None)
+                    found_before = (
+                        produced[s].get(bare) for s in sources.values() if s in produced
+                    )
+                    origin = next((c for c in found_before if c is not None), None)
                     if origin is not None:
                         column = Column(column.name, origin.doc, origin.values, column.path)
                 path = f"{base}.{column.path}" if column.path else base
                 at = options_at(dumped, column.path) if column.path else dumped
                 metrics.append(CatalogEntry(column, module, pass_config.name, path, at))
-            ran = dry_run(analytic, options, registry, inputs, bucket, buckets)
+            ran = dry_run(analytic, options, registry, earlier)
             schema.update(ran.schema)
             sides.update({f"{pass_config.name}:{n}": side for n, side in ran.sides.items()})
             keys = analytic().keys(options)

@@ -34,6 +34,7 @@ __all__ = [
     "UNITS",
     "Column",
     "DryRun",
+    "EarlierPasses",
     "MetricDoc",
     "documented",
     "dry_run",
@@ -212,23 +213,29 @@ def documented(docs: Sequence[MetricDoc], names: Sequence[str], prefix: str = ""
     return columns
 
 
+@dataclass(frozen=True)
+class EarlierPasses:
+    """What a module reading earlier passes gets in a dry run: their rows as empty frames
+    and their bucket settings, by input name, and the bucket settings of its own pass."""
+
+    frames: Mapping[str, pl.LazyFrame] = field(default_factory=dict)
+    buckets: Mapping[str, BucketSpec] = field(default_factory=dict)
+    bucket: BucketSpec = field(default_factory=BucketSpec)
+
+
 def module_columns(
     analytic: type[Analytic],
     options: BaseModel,
     registry: Registry,
-    inputs: Mapping[str, pl.LazyFrame] | None = None,
-    bucket: BucketSpec | None = None,
-    input_buckets: Mapping[str, BucketSpec] | None = None,
+    earlier: EarlierPasses | None = None,
 ) -> list[Column]:
     """The metric columns ``analytic`` produces with ``options`` (keys excluded), in order,
-    without reading data (:func:`dry_run`: ``inputs`` are its earlier-pass inputs as empty
-    frames, with their ``input_buckets``, in a pass of ``bucket``)."""
+    without reading data (:func:`dry_run`)."""
     declared = analytic().columns(options)
     if declared is not None:
         return declared
     keys = analytic().keys(options)
-    found = dry_run(analytic, options, registry, inputs, bucket, input_buckets).schema
-    names = [c for c in found if c not in keys]
+    names = [c for c in dry_run(analytic, options, registry, earlier).schema if c not in keys]
     return documented(analytic.docs, names, getattr(options, "metric_prefix", "") or "")
 
 
@@ -248,30 +255,26 @@ def dry_run(
     analytic: type[Analytic],
     options: BaseModel,
     registry: Registry,
-    inputs: Mapping[str, pl.LazyFrame] | None = None,
-    bucket: BucketSpec | None = None,
-    input_buckets: Mapping[str, BucketSpec] | None = None,
+    earlier: EarlierPasses | None = None,
 ) -> DryRun:
-    """``analytic`` computed on empty inputs: its tables, and ``inputs`` (earlier passes, by
-    input name, with their ``input_buckets``), in a pass of ``bucket`` (default 60 s)."""
+    """``analytic`` computed on empty inputs: its tables, and the ``earlier`` passes it reads."""
     from basalt.analytic import AnalyticContext  # basalt.analytic imports this module
 
-    bucket = bucket or BucketSpec(60)
+    given = earlier or EarlierPasses()
     nowhere = Lake(".")  # no files are read
-    given = dict(inputs or {})
     tables = {
-        name: registry.tables[name].scan_files(nowhere, [], bucket=bucket)
+        name: registry.tables[name].scan_files(nowhere, [], bucket=given.bucket)
         for name in analytic().inputs(options)
-        if name in registry.tables and name not in given
+        if name in registry.tables and name not in given.frames
     }
     universe = pl.DataFrame(schema=DRY_RUN_UNIVERSE)
     ctx = AnalyticContext(
         "dry-run",
         dt.date(2000, 1, 3),
-        bucket,
+        given.bucket,
         universe,
-        {**tables, **given},
-        {name: (input_buckets or {}).get(name, bucket) for name in given},
+        {**tables, **given.frames},
+        {name: given.buckets.get(name, given.bucket) for name in given.frames},
     )
     schema = analytic().compute(ctx, options).collect_schema()
     return DryRun(schema, {n: f.collect_schema() for n, f in ctx.side_outputs.items()})

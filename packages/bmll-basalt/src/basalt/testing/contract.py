@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from basalt.analytic import Analytic
 from basalt.config.loading import validate_config
-from basalt.metrics import module_columns
+from basalt.metrics import EarlierPasses, module_columns
 from basalt.plugins import Registry
 from basalt.testing.frames import DEFAULT_DATE
 from basalt.testing.running import compute_analytic, run_analytic, validate_options
@@ -174,7 +174,8 @@ class AnalyticContract:
         passes = {n: self.tables[n].clear() for n in self._inputs if n not in registry.tables}
         if passes and self.analytic().columns(options) is None:
             pytest.skip("its columns are an earlier pass's: documented there (pipeline_columns)")
-        columns = module_columns(self.analytic, options, registry, passes)
+        earlier = EarlierPasses(passes, self.input_buckets)
+        columns = module_columns(self.analytic, options, registry, earlier)
         undocumented = [c.name for c in columns if c.doc is None]
         assert undocumented == [], f"columns without a MetricDoc in {self.analytic.__name__}.docs"
         produced = self._metric_columns(self._result())
