@@ -311,3 +311,25 @@ def test_a_pass_reading_a_failed_partition_fails_too(lake: Path, tmp_path: Path)
     assert (
         "pass 'minute' failed for partition(s) 2024-03-04_2024-03-05" in summary.failures[1].error
     )
+
+
+def test_only_what_this_run_wrote_or_kept_is_read(small_lake: Path, tmp_path: Path) -> None:
+    """An older run's file under an earlier pass's location is not read when that pass wrote
+    nothing there in this run; a resumed (kept) partition is."""
+    copy = {"name": "copy", "modules": ["generic"], "generic": {"source_pass": "p1"}}
+    raw = {
+        "START_DATE": "2024-03-04",
+        "DATA_ROOT": str(small_lake),
+        "EXECUTOR": "serial",
+        "PASSES": [{"name": "p1", "modules": ["trade"]}, copy],
+        "OUTPUT_TARGET": {"path_template": str(tmp_path / "{pass}.parquet")},
+    }
+    assert run_pipeline(Pipeline(validate_config(raw), "test")).ok
+    (tmp_path / "copy.parquet").unlink()
+    resumed = run_pipeline(Pipeline(validate_config({**raw, "RESUME": True}), "test"))
+    assert resumed.ok and resumed.passes[0].skipped and resumed.passes[1].outputs
+    empty = {**raw, "UNIVERSE": "mic=XNYS"}  # no such listings: p1 writes nothing
+    (tmp_path / "copy.parquet").unlink()
+    summary = run_pipeline(Pipeline(validate_config(empty), "test"))
+    assert summary.ok and summary.passes[1].outputs == []
+    assert not (tmp_path / "copy.parquet").exists()

@@ -103,6 +103,8 @@ class PassResult:
     outputs: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    """Locations of the partitions (and side outputs) this run wrote or kept (resumed)."""
 
 
 @dataclass
@@ -200,6 +202,8 @@ class PartitionPlan:
     location: str
     partition: Partition
     tasks: list[Task] = field(default_factory=list)
+    kept: tuple[str, ...] = ()
+    """The locations of a skipped partition and its side outputs."""
     skipped: bool = False
     failure: TaskFailure | None = None
 
@@ -224,7 +228,7 @@ class RunningPartition:
 class PendingWrite:
     """A partition's output being written: where it goes, and quality warnings."""
 
-    future: Future[tuple[list[str], list[str]]]
+    future: Future[tuple[list[tuple[str, str]], list[str]]]
     partition: RunningPartition
     result: PassResult
 
@@ -275,6 +279,7 @@ class PassRun:
             workdir=self.workdir,
             workers=self.executor.workers,
             memory_bytes=_memory_per_worker(config, self.executor.workers),
+            run_outputs={p.name: p.locations for p in self.summary.passes},
             failed_outputs={p.name: p.failed for p in self.summary.passes},
         )
         output = config.output_for(self.pass_config)
@@ -322,6 +327,7 @@ class PassRun:
             if plan.skipped:
                 log.info("pass %s, %s: output exists, skipped", self.pass_config.name, key)
                 result.skipped.append(plan.location)
+                result.locations.extend(plan.kept)
                 self._notify_partition(key, 0, "skipped")
             elif plan.failure is not None:
                 log.error("%s: %s", plan.failure.label, plan.failure.error)
@@ -380,19 +386,20 @@ class PassRun:
 
     def _write(
         self, target: OutputTarget, partition: RunningPartition
-    ) -> tuple[list[str], list[str]]:
-        """Check (quality checks) and write a partition, then its side outputs: where they
-        went and the problems found that only warn."""
+    ) -> tuple[list[tuple[str, str]], list[str]]:
+        """Check (quality checks) and write a partition, then its side outputs: (location,
+        where it went) of each, and the problems found that only warn."""
         plan = partition.plan
         frame = pl.scan_parquet(sorted(partition.parts))
         checks = self.config.quality_checks_for(self.pass_config)
         problems = quality_problems(frame, checks) if checks else []
         if checks and problems and checks.action == "raise":
             raise QualityCheckError("quality checks failed: " + "; ".join(problems))
-        written = [target.write(frame, plan.location, plan.partition)]
+        written = [(plan.location, target.write(frame, plan.location, plan.partition))]
         for side, parts in sorted(partition.side_parts.items()):
             location = output_location(self.config, self.pass_config, plan.batch, side)
-            written.append(target.write(pl.scan_parquet(sorted(parts)), location, plan.partition))
+            side_frame = pl.scan_parquet(sorted(parts))
+            written.append((location, target.write(side_frame, location, plan.partition)))
         return written, problems
 
     def _plan(
@@ -408,7 +415,7 @@ class PassRun:
         sides = [s for m in self.pass_config.modules for s in self.registry.analytics[m].emits]
         written = [location, *(planner.location(batch, side) for side in sides)]
         if self.config.RESUME and all(target.is_complete(w, partition) for w in written):
-            return PartitionPlan(batch, location, partition, skipped=True)
+            return PartitionPlan(batch, location, partition, skipped=True, kept=tuple(written))
         if planner.derived:
             try:
                 tasks = planner.partition_task(batch, counter.__next__)
@@ -456,7 +463,8 @@ class PassRun:
             return
         finally:
             pending.partition.remove_parts()
-        pending.result.outputs.extend(written)
+        pending.result.locations.extend(location for location, _ in written)
+        pending.result.outputs.extend(shown for _, shown in written)
         self._warn(f"pass {name}, partition {plan.batch.key}: quality", problems)
         if self.observer:
             self.observer.partition_finished(name, plan.batch.key, "written")

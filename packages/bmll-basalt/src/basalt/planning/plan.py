@@ -85,6 +85,9 @@ class PassPlanner:
     workdir: str
     workers: int
     memory_bytes: float
+    run_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Locations earlier passes of this run wrote or kept (resumed), by pass: only these are
+    read of them (not what older runs left)."""
     failed_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Locations of the partitions earlier passes failed to write in this run, by pass."""
     input_rows: dict[str, int] = field(default_factory=dict)
@@ -153,10 +156,15 @@ class PassPlanner:
             locations = dict.fromkeys(
                 output_location(self.config, source, b, side or None) for b in overlapping
             )
+            ran = self.run_outputs.get(pass_name)
+            if ran is not None:  # the pass ran here: read what it wrote, not older files
+                found = [loc for loc in locations if loc in ran]
+            else:  # it ran elsewhere (another process, an orchestrator's step)
+                found = [loc for loc in locations if target.exists(loc)]
             inputs[name] = PassInput(
                 OutputConfig.model_validate(output.model_dump()),  # plain: tasks are pickled
                 self.config.storage_options,
-                tuple(loc for loc in locations if target.exists(loc)),
+                tuple(found),
                 source.bucket(self.config.TIME_BUCKET_SECONDS),
                 first,
                 last,
