@@ -215,3 +215,18 @@ def test_one_progress_bar_spans_overlapping_partitions() -> None:
     bars.partition_finished("p1", "2024-03-04_2024-03-08", "written")
     bars.task_finished("p1", "pass p1, 2024-03-11, batch 0", True)
     assert bars._bar is None  # every started task is done
+
+
+def test_a_bad_output_is_a_usage_error_before_any_data_is_read(
+    basalt_cli: Invoke, tmp_path: Path
+) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(
+        "START_DATE: '2024-03-04'\n"
+        f"DATA_ROOT: '{tmp_path / 'no-lake'}'\n"
+        "PASSES: [{name: p1, modules: [trade]}]\n"
+        "OUTPUT_TARGET: {type: sql, sql_table: metrics}\n"
+    )
+    result = basalt_cli("pipeline", "run", "--pipeline", str(path), "--no-progress")
+    assert result.exit_code == 2
+    assert "OUTPUT_TARGET: the sql output needs sql_connection" in result.output

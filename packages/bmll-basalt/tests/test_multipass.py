@@ -17,11 +17,14 @@ from polars.testing import assert_frame_equal
 from basalt import Analytic, AnalyticContext, hookimpl
 from basalt.catalog import pass_schemas, pipeline_columns
 from basalt.config.loading import Pipeline, validate_config
-from basalt.errors import ConfigError
+from basalt.config.models import OutputConfig
+from basalt.errors import ConfigError, DataError
 from basalt.metrics import MetricDoc
 from basalt.plugins import Registry, get_registry
-from basalt.runner import run_pipeline
+from basalt.runner import RunSummary, run_pipeline
 from basalt.sampledata import generate_lake
+from basalt.tasks import PassInput
+from basalt.timebuckets import BucketSpec
 
 DAYS = (dt.date(2024, 3, 4), dt.date(2024, 3, 5))
 QUARTER = 15 * 60 * 10**9
@@ -257,6 +260,37 @@ def test_side_outputs_are_written_and_read_by_later_passes(
             },
             registry=registry,
         )
+
+
+def test_resume_skips_a_partition_only_with_its_side_outputs(
+    small_lake: Path, tmp_path: Path
+) -> None:
+    registry = Registry.create(plugins=[("side", SidePlugin)])
+    raw = {
+        "START_DATE": "2024-03-04",
+        "DATA_ROOT": str(small_lake),
+        "EXECUTOR": "serial",
+        "PASSES": [{"name": "p1", "modules": ["big_trades"]}],
+        "OUTPUT_TARGET": {"path_template": str(tmp_path / "{pass}.parquet")},
+    }
+
+    def resume() -> RunSummary:
+        config = validate_config({**raw, "RESUME": True}, registry=registry)
+        return run_pipeline(Pipeline(config, "test"), registry=registry)
+
+    assert run_pipeline(
+        Pipeline(validate_config(raw, registry=registry), "t"), registry=registry
+    ).ok
+    assert resume().passes[0].skipped  # both written: kept
+    (tmp_path / "p1_big.parquet").unlink()
+    again = resume()  # the side output is missing: the partition runs again
+    assert not again.passes[0].skipped and (tmp_path / "p1_big.parquet").exists()
+
+
+def test_reading_a_pass_that_wrote_nothing_for_the_days_fails_clearly() -> None:
+    nothing = PassInput(OutputConfig(), (), (), BucketSpec(60), DAYS[0], DAYS[0])
+    with pytest.raises(DataError, match="no earlier output to read for 2024-03-04 to 2024-03-04"):
+        nothing.scan(get_registry(), None)
 
 
 def test_the_catalog_follows_each_pass_bucket_width() -> None:
