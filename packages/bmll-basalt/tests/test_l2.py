@@ -24,7 +24,8 @@ from basalt.timebuckets import BucketSpec
 
 T = dt.datetime(2024, 3, 4, 10, 0)
 CONTINUOUS, AUCTION = "CONTINUOUS_TRADING", "CLOSING_AUCTION"
-Level = tuple[float, int, int]  # price, quantity, number of orders
+Level = tuple[float | None, int, int]  # price (None: an empty level), quantity, orders
+EMPTY: Level = (None, 0, 0)  # an empty level as LOBSTER files and some venues write it
 
 
 def snap(
@@ -141,6 +142,70 @@ def test_imbalances() -> None:
     assert bucket(frame, 2)["ImbalanceQuantity2"] is None  # level 2 is empty
 
 
+EVERY_FAMILY = {
+    "liquidity": [
+        {
+            "levels": [1, 2, 3],
+            "measures": [
+                "Price",
+                "Quantity",
+                "NumOrders",
+                "CumQuantity",
+                "CumOrders",
+                "CumNotional",
+            ],
+        }
+    ],
+    "spreads": [{"variant": ["Abs", "BPS"]}],
+    "imbalances": [
+        {"levels": [1, 2, 3], "measure": ["Quantity", "CumQuantity", "CumNotional", "Orders"]}
+    ],
+    "ohlc": [{"source": ["Mid", "WeightedMid", "Bid", "Ask"]}],
+}
+
+
+def test_an_empty_level_has_null_metrics_whatever_its_quantity() -> None:
+    rows = [
+        # 10:01: ask level 2 and bid level 3 are empty (price null, quantity and orders 0).
+        snap(30, [(10.0, 100, 2), (9.9, 50, 1), EMPTY], [(10.2, 300, 3), EMPTY]),
+        # 10:02: the ask side is empty; a bid level with a quantity but no price is empty too.
+        snap(90, [(10.0, 100, 2), (None, 40, 1)], [EMPTY, EMPTY]),
+    ]
+    frame = compute(EVERY_FAMILY, rows)
+    first = bucket(frame, 1)
+    for field in ("Price", "Quantity", "NumOrders"):
+        assert (first[f"Ask{field}2"], first[f"Bid{field}3"]) == (None, None)
+    assert (first["AskCumQuantity2"], first["AskCumOrders2"]) == (300, 3)
+    assert (first["BidCumQuantity3"], first["BidCumOrders3"]) == (150, 3)
+    assert first["AskCumNotional3"] == pytest.approx(3060.0)
+    assert first["BidCumNotional3"] == pytest.approx(1495.0)
+    assert first["ImbalanceQuantity1"] == pytest.approx(-0.5)
+    assert first["ImbalanceQuantity2"] is None  # bid 50 against an empty ask level
+    assert first["ImbalanceQuantity3"] is None
+    assert first["ImbalanceCumQuantity2"] == pytest.approx((150 - 300) / 450)
+    assert first["ImbalanceCumQuantity3"] == pytest.approx((150 - 300) / 450)
+    assert first["ImbalanceCumNotional3"] == pytest.approx((1495 - 3060) / 4555)
+    assert first["ImbalanceOrders3"] == 0.0
+    assert first["SpreadAbs"] == pytest.approx(0.2)
+    assert bar(first, "WeightedMid") == pytest.approx((4020 / 400,) * 4)
+
+    second = bucket(frame, 2)
+    assert (second["BidQuantity2"], second["BidNumOrders2"], second["BidCumQuantity2"]) == (
+        None,
+        None,
+        100,
+    )
+    assert second["BidCumOrders3"] == 2
+    ask_side = [c for c in frame.columns if c.startswith("Ask")]
+    assert len(ask_side) == 3 * 6 + 4
+    assert {second[c] for c in ask_side} == {None}
+    for name in ("Imbalance", "Spread"):
+        assert {second[c] for c in frame.columns if c.startswith(name)} == {None}
+    for source in ("Mid", "WeightedMid"):
+        assert bar(second, source) == (None,) * 4
+    assert bar(second, "Bid") == (10.0,) * 4
+
+
 def bar(row: dict[str, object], source: str) -> tuple[object, ...]:
     return tuple(row[f"{source}{part}"] for part in ("Open", "High", "Low", "Close"))
 
@@ -250,12 +315,13 @@ def test_one_row_per_listing_and_bucket_with_snapshots() -> None:
 
 
 def test_defaults() -> None:
+    measures = ("Price", "Quantity", "NumOrders", "CumQuantity", "CumOrders")
+    levels = range(1, 11)
+    depth = [f"{s}{m}{n}" for s in ("Bid", "Ask") for m in measures for n in levels]
+    imbalances = [f"Imbalance{m}{n}" for m in ("CumQuantity", "Orders") for n in levels]
     columns = L2Config().output_columns()
+    assert columns == [*depth, "SpreadBps", *imbalances]
     assert len(columns) == 2 * 10 * 5 + 2 * 10 + 1 == 121
-    assert columns[:3] == ["BidPrice1", "BidPrice2", "BidPrice3"]
-    assert {"AskCumOrders10", "ImbalanceCumQuantity10", "ImbalanceOrders1", "SpreadBps"} <= set(
-        columns
-    )
     assert compute({}).columns == ["ListingId", "TimeBucket", *columns]
     shallow = L2Config(levels=3, metric_prefix="L2_").output_columns()
     assert len(shallow) == 2 * 3 * 5 + 2 * 3 + 1
@@ -386,17 +452,90 @@ def test_invariants(data: list[Book]) -> None:
         assert ((lo <= h) | h.is_null()).all()
 
 
+SMALL = {
+    "liquidity": [{"levels": [1, 2], "measures": ["Price", "CumNotional"]}],
+    "spreads": [{"variant": ["Abs", "BPS"]}],
+    "imbalances": [{"levels": 2, "measure": ["Quantity", "Orders"]}],
+    "ohlc": [
+        {"source": "Mid"},
+        {
+            "source": "WeightedMid",
+            "open_mode": "prev_close",
+            "output_name_pattern": "C{source}{part}",
+        },
+    ],
+}
+SMALL_COLUMNS = [
+    "BidPrice1",
+    "BidPrice2",
+    "BidCumNotional1",
+    "BidCumNotional2",
+    "AskPrice1",
+    "AskPrice2",
+    "AskCumNotional1",
+    "AskCumNotional2",
+    "SpreadAbs",
+    "SpreadBps",
+    "ImbalanceQuantity2",
+    "ImbalanceOrders2",
+    "MidOpen",
+    "MidHigh",
+    "MidLow",
+    "MidClose",
+    "CWeightedMidOpen",
+    "CWeightedMidHigh",
+    "CWeightedMidLow",
+    "CWeightedMidClose",
+]
+TWO_LEVEL_DEFAULTS = [
+    "BidPrice1",
+    "BidPrice2",
+    "BidQuantity1",
+    "BidQuantity2",
+    "BidNumOrders1",
+    "BidNumOrders2",
+    "BidCumQuantity1",
+    "BidCumQuantity2",
+    "BidCumOrders1",
+    "BidCumOrders2",
+    "AskPrice1",
+    "AskPrice2",
+    "AskQuantity1",
+    "AskQuantity2",
+    "AskNumOrders1",
+    "AskNumOrders2",
+    "AskCumQuantity1",
+    "AskCumQuantity2",
+    "AskCumOrders1",
+    "AskCumOrders2",
+    "SpreadBps",
+    "ImbalanceCumQuantity1",
+    "ImbalanceCumQuantity2",
+    "ImbalanceOrders1",
+    "ImbalanceOrders2",
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "columns"), [(SMALL, SMALL_COLUMNS), ({"levels": 2}, TWO_LEVEL_DEFAULTS)]
+)
+def test_columns_in_order(config: dict[str, object], columns: list[str]) -> None:
+    assert L2Config.model_validate(config).output_columns() == columns
+    assert compute(config).columns == ["ListingId", "TimeBucket", *columns]
+
+
 class TestL2Contract(AnalyticContract):
     analytic = L2Analytic
     tables = {"l2": l2_frame(ROWS)}
-    config = INVARIANTS
-    expected_columns = L2Config.model_validate(INVARIANTS).output_columns()
+    config = SMALL
+    expected_columns = SMALL_COLUMNS
 
 
 class TestL2DefaultsContract(AnalyticContract):
     analytic = L2Analytic
     tables = {"l2": l2_frame(ROWS)}
-    expected_columns = L2Config().output_columns()
+    config = {"levels": 2}
+    expected_columns = TWO_LEVEL_DEFAULTS
 
 
 def test_against_a_plain_query_on_a_generated_lake(tmp_path: Path) -> None:

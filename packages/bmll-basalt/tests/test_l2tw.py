@@ -42,7 +42,8 @@ from basalt.timebuckets import BucketSpec
 T = dt.datetime(2024, 3, 4, 10, 0)
 CONTINUOUS, AUCTION = "CONTINUOUS_TRADING", "CLOSING_AUCTION"
 MINUTE = BucketSpec()
-Level = tuple[float, int, int]  # price, quantity, number of orders
+Level = tuple[float | None, int, int]  # price (None: an empty level), quantity, orders
+EMPTY: Level = (None, 0, 0)  # an empty level as LOBSTER files and some venues write it
 Row = dict[str, object]
 
 
@@ -200,6 +201,42 @@ def test_depth_imbalance_and_prices_over_the_time_they_are_defined() -> None:
     )
 
 
+def test_an_empty_level_counts_only_while_it_exists() -> None:
+    rows = [
+        snap(15, [(10.0, 100, 2)], [(10.2, 300, 3), (10.3, 200, 1)]),
+        snap(45, [(10.0, 100, 2)], [EMPTY, EMPTY]),  # the ask side empties
+        snap(90, [(10.0, 100, 2)], [(10.4, 100, 1), EMPTY]),  # and comes back, one level deep
+    ]
+    config = {
+        "liquidity": [
+            {"levels": [1, 2], "measures": ["Quantity", "NumOrders", "CumQuantity", "CumNotional"]}
+        ],
+        "spreads": [{"variant": ["Abs", "BPS"]}],
+        "imbalances": [{"levels": [1, 2], "measure": ["Quantity", "CumQuantity", "Orders"]}],
+        "prices": [{"source": ["Mid", "WeightedMid", "Ask"]}],
+    }
+    frame = compute(config, rows)
+    # 10:01: the full book for 30 s, the empty ask side for 15 s. 10:02: the empty ask side
+    # for 30 s, then one ask level for 30 s. Ask averages count only the time a level exists.
+    assert column(frame, "AskQuantity1TWA") == approx({1: 300, 2: 100})
+    assert column(frame, "AskNumOrders1TWA") == approx({1: 3, 2: 1})
+    assert column(frame, "AskQuantity2TWA") == approx({1: 200, 2: None})
+    assert column(frame, "AskNumOrders2TWA") == approx({1: 1, 2: None})
+    assert column(frame, "AskCumQuantity2TWA") == approx({1: 500, 2: 100})
+    assert column(frame, "AskCumNotional2TWA") == approx({1: 3060 + 2060, 2: 1040})
+    assert column(frame, "BidQuantity1TWA") == approx({1: 100, 2: 100})
+    assert column(frame, "BidCumQuantity2TWA") == approx({1: 100, 2: 100})
+    assert column(frame, "ImbalanceQuantity1TWA") == approx({1: -0.5, 2: 0.0})
+    assert column(frame, "ImbalanceQuantity2TWA") == approx({1: None, 2: None})
+    assert column(frame, "ImbalanceCumQuantity2TWA") == approx({1: -400 / 600, 2: 0.0})
+    assert column(frame, "ImbalanceOrders2TWA") == approx({1: (2 - 4) / 6, 2: (2 - 1) / 3})
+    assert column(frame, "SpreadAbsTWA") == approx({1: 0.2, 2: 0.4})
+    assert column(frame, "SpreadBpsTWA") == approx({1: 4000 / 20.2, 2: 8000 / 20.4})
+    assert column(frame, "MidTWA") == approx({1: 10.1, 2: 10.2})
+    assert column(frame, "WeightedMidTWA") == approx({1: 4020 / 400, 2: 10.2})
+    assert column(frame, "AskTWA") == approx({1: 10.2, 2: 10.4})
+
+
 def test_listings_and_days_do_not_carry_into_each_other() -> None:
     next_day = 86_400
     rows = [
@@ -348,11 +385,15 @@ def test_window_statistics_columns() -> None:
 
 
 def test_defaults() -> None:
+    depth = [
+        f"{side}{measure}{level}TWA"
+        for side in ("Bid", "Ask")
+        for measure in ("Price", "Quantity")
+        for level in range(1, 11)
+    ]
     columns = L2TimeWeightedConfig().output_columns()
+    assert columns == [*depth, "SpreadAbsTWA", "SpreadBpsTWA", "MidTWA"]
     assert len(columns) == 2 * 10 * 2 + 2 + 1 == 43
-    assert columns[:3] == ["BidPrice1TWA", "BidPrice2TWA", "BidPrice3TWA"]
-    assert columns[-3:] == ["SpreadAbsTWA", "SpreadBpsTWA", "MidTWA"]
-    assert {"AskQuantity10TWA", "AskPrice1TWA"} <= set(columns)
     assert compute({}, EDGE_ROWS).columns == ["ListingId", "TimeBucket", *columns]
     shallow = L2TimeWeightedConfig(levels=2, metric_prefix="TW_").output_columns()
     assert len(shallow) == 2 * 2 * 2 + 3 and "TW_AskQuantity2TWA" in shallow
@@ -429,8 +470,9 @@ class Quote:
             "MarketState": self.state,
         }
         for side, level in (("Bid", self.bid), ("Ask", self.ask)):
-            if level is not None:
-                row[f"{side}Price1"], row[f"{side}Quantity1"] = level[0] / 100, level[1]
+            # An empty side as LOBSTER writes it: no price, quantity 0.
+            price, quantity = (None, 0) if level is None else (level[0] / 100, level[1])
+            row[f"{side}Price1"], row[f"{side}Quantity1"] = price, quantity
         return row
 
     def values(self) -> dict[str, float | None]:
@@ -725,17 +767,70 @@ def test_invariants(quotes: list[Quote], bucket: BucketSpec, states: list[str] |
         assert result[name].drop_nulls().is_between(-1 - eps, 1 + eps).all()
 
 
+SMALL = {
+    "liquidity": [{"sides": "Ask", "levels": [1, 2], "measures": ["Quantity", "CumNotional"]}],
+    "spreads": [{}],
+    "imbalances": [{"levels": 1, "measure": ["CumQuantity", "Orders"]}],
+    "prices": [{"source": ["WeightedMid", "Bid"]}],
+    "volatility": [
+        {
+            "source": "Mid",
+            "second_level_window_seconds": 30,
+            "second_level_aggregations": ["Max", "TWMean"],
+        },
+        {"source": "Ask", "subsample_seconds": 1, "output_name_pattern": "GridVol{source}"},
+    ],
+}
+SMALL_COLUMNS = [
+    "AskQuantity1TWA",
+    "AskQuantity2TWA",
+    "AskCumNotional1TWA",
+    "AskCumNotional2TWA",
+    "SpreadBpsTWA",
+    "ImbalanceCumQuantity1TWA",
+    "ImbalanceOrders1TWA",
+    "WeightedMidTWA",
+    "BidTWA",
+    "L2VolatilityMidStd",
+    "L2VolatilityMidWin30sMax",
+    "L2VolatilityMidWin30sTWMean",
+    "GridVolAsk",
+]
+TWO_LEVEL_DEFAULTS = [
+    "BidPrice1TWA",
+    "BidPrice2TWA",
+    "BidQuantity1TWA",
+    "BidQuantity2TWA",
+    "AskPrice1TWA",
+    "AskPrice2TWA",
+    "AskQuantity1TWA",
+    "AskQuantity2TWA",
+    "SpreadAbsTWA",
+    "SpreadBpsTWA",
+    "MidTWA",
+]
+
+
+@pytest.mark.parametrize(
+    ("config", "columns"), [(SMALL, SMALL_COLUMNS), ({"levels": 2}, TWO_LEVEL_DEFAULTS)]
+)
+def test_columns_in_order(config: dict[str, object], columns: list[str]) -> None:
+    assert L2TimeWeightedConfig.model_validate(config).output_columns() == columns
+    assert compute(config, EDGE_ROWS).columns == ["ListingId", "TimeBucket", *columns]
+
+
 class TestL2TimeWeightedContract(AnalyticContract):
     analytic = L2TimeWeightedAnalytic
     tables = {"l2": l2_frame(EDGE_ROWS)}
-    config = ORACLE
-    expected_columns = L2TimeWeightedConfig.model_validate(ORACLE).output_columns()
+    config = SMALL
+    expected_columns = SMALL_COLUMNS
 
 
 class TestL2TimeWeightedDefaultsContract(AnalyticContract):
     analytic = L2TimeWeightedAnalytic
     tables = {"l2": l2_frame(EDGE_ROWS)}
-    expected_columns = L2TimeWeightedConfig().output_columns()
+    config = {"levels": 2}
+    expected_columns = TWO_LEVEL_DEFAULTS
 
 
 # Real data: the AMZN LOBSTER sample (one level, 2012-06-21, 57,514 messages).

@@ -322,9 +322,11 @@ def test_trades_of_hand_made_files(test_lake: Path) -> None:
     quotes = ("BestBidPrice", "BestBidSize", "BestAskPrice", "BestAskSize")
     assert trades.select(quotes).rows() == [
         (100.0, 70.0, 101.0, 40.0),
-        (None, 0.0, 101.0, 30.0),
-        (None, 0.0, None, 0.0),
+        (None, None, 101.0, 30.0),
+        (None, None, None, None),
     ]
+    # At the bid of a 100.00/101.00 book; then without a bid; then without a book.
+    assert trades["PricePoint"].to_list() == [0.0, None, None]
     nanos = trades["TradeTimestampNanoseconds"].cast(pl.Int64)[-1]
     assert nanos == ns(dt.datetime(2012, 6, 21, 14, 10, 1)) + 1
 
@@ -341,21 +343,72 @@ def test_halts_become_market_states(test_lake: Path) -> None:
     assert set(states["MIC"]) == {"XNAS"}
 
 
-def test_dummy_levels_become_null_prices_and_zero_quantities(test_lake: Path) -> None:
+def test_dummy_levels_become_null_prices_and_quantities(test_lake: Path) -> None:
     l2 = table(test_lake, L2Table)
     assert l2["L2EventNo"].to_list() == [1, 2, 3, 4, 5, 6, 7]
     assert l2.select("BidPrice1", "BidQuantity1", "AskPrice1", "AskQuantity1").rows() == [
         (100.0, 100, 101.0, 40),
         (100.0, 70, 101.0, 40),
         (100.0, 50, 101.0, 40),
-        (None, 0, 101.0, 40),
-        (None, 0, 101.0, 30),
-        (None, 0, 101.0, 25),
-        (None, 0, None, 0),
+        (None, None, 101.0, 40),
+        (None, None, 101.0, 30),
+        (None, None, 101.0, 25),
+        (None, None, None, None),
     ]
-    assert l2["AskPrice2"].null_count() == l2["BidPrice2"].null_count() == 7
-    assert l2["AskQuantity2"].to_list() == [0] * 7
-    assert l2["AskQuantity3"].null_count() == 7
+    for column in ("AskPrice2", "AskQuantity2", "BidQuantity2", "AskQuantity3", "BidNumOrders1"):
+        assert l2[column].null_count() == 7, column
+
+
+# A level-1 book: a hidden trade into an empty book, then quotes, trades and a locked book.
+PLACEMENT_MESSAGES = [
+    "34200.1,5,0,10,1005000,1",  # hidden execution, no book yet
+    "34200.2,1,1,100,1000000,1",  # bid 100 @ 100.00
+    "34200.3,1,2,50,1010000,-1",  # ask 50 @ 101.00
+    "34200.4,5,0,10,1002500,1",  # hidden execution @ 100.25 inside 100.00/101.00
+    "34200.5,4,2,20,1010000,-1",  # 20 of the ask executed @ 101.00
+    "34200.6,4,1,100,1000000,1",  # the whole bid executed @ 100.00
+    "34200.7,5,0,5,1005000,-1",  # hidden execution, no bid
+    "34200.8,1,3,10,1010000,1",  # bid 10 @ 101.00: a locked book
+    "34200.9,5,0,1,1010000,1",  # hidden execution in the locked book
+]
+PLACEMENT_BOOKS = [
+    EMPTY,
+    "9999999999,0,1000000,100",
+    "1010000,50,1000000,100",
+    "1010000,50,1000000,100",
+    "1010000,30,1000000,100",
+    "1010000,30,-9999999999,0",
+    "1010000,30,-9999999999,0",
+    "1010000,30,1010000,10",
+    "1010000,30,1010000,10",
+]
+
+
+def test_price_point_places_trades_in_the_spread_before_them(tmp_path: Path) -> None:
+    name = "TEST_2012-06-21_34200000_57600000_{}_1.csv"
+    files = [
+        write_lines(tmp_path, name.format("message"), PLACEMENT_MESSAGES),
+        write_lines(tmp_path, name.format("orderbook"), PLACEMENT_BOOKS),
+    ]
+    import_lobster(files, tmp_path / "lake")
+    trades = table(tmp_path / "lake", TradesTable)
+    assert trades.select("BMLLSequenceNo", "Price", "BestBidPrice", "BestAskPrice").rows() == [
+        (1, 100.5, None, None),
+        (4, 100.25, 100.0, 101.0),
+        (5, 101.0, 100.0, 101.0),
+        (6, 100.0, 100.0, 101.0),
+        (7, 100.5, None, 101.0),
+        (9, 101.0, 101.0, 101.0),
+    ]
+    expected = [None, 0.25, 1.0, 0.0, None, None]
+    assert trades["PricePoint"].to_list() == expected
+    assert trades["PricePointAtVenue"].to_list() == expected
+    assert trades["PricePointAtPrimary"].null_count() == trades.height
+    # The first book is empty: it still makes an l2 row, every level null.
+    l2 = table(tmp_path / "lake", L2Table)
+    assert l2["L2EventNo"].to_list() == [1, 2, 3, 5, 6, 8]
+    first = l2.select("BidPrice1", "BidQuantity1", "AskPrice1", "AskQuantity1").row(0)
+    assert first == (None,) * 4
 
 
 def test_windows_of_one_ticker_make_one_day(tmp_path: Path) -> None:

@@ -2,8 +2,13 @@
 
 BMLL L2 rows hold ten levels per side as ``{Side}{Field}{Level}`` columns (``BidPrice1`` is
 the best bid). Every expression here works row by row, so it applies equally to the last
-snapshot of a bucket or to every snapshot of a series. Empty levels (null price or quantity)
-give null values, never errors.
+snapshot of a bucket or to every snapshot of a series.
+
+A level without a price is empty, whatever quantity and order count it is given (LOBSTER and
+some venues write 0 there). The expressions expect snapshots passed through
+:func:`clear_empty_levels`, which nulls those fields once, so that every value of an empty
+level is null. Cumulative measures sum the levels that hold a value; ratios with a null or zero
+denominator are null, never errors.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ __all__ = [
     "PriceSource",
     "Side",
     "SpreadVariant",
+    "clear_empty_levels",
     "depth",
     "imbalance",
     "price_series",
@@ -46,6 +52,20 @@ IMBALANCE_DEPTH: dict[str, DepthMeasure] = {
 
 def _level(side: str, field: str, level: int) -> pl.Expr:
     return pl.col(f"{side}{field}{level}")
+
+
+def clear_empty_levels(snapshots: pl.LazyFrame) -> pl.LazyFrame:
+    """``snapshots`` with the quantity and order count of every empty level (one without a
+    price) null: once per row here is cheaper than in every expression that reads them."""
+    names = set(snapshots.collect_schema().names())
+    cleared = [
+        pl.when(_level(side, "Price", level).is_not_null()).then(_level(side, field, level))
+        for side in ("Bid", "Ask")
+        for field in ("Quantity", "NumOrders")
+        for level in range(1, MAX_LEVEL + 1)
+        if {f"{side}Price{level}", f"{side}{field}{level}"} <= names
+    ]
+    return snapshots.with_columns(cleared)
 
 
 def _cumulative(terms: list[pl.Expr]) -> pl.Expr:

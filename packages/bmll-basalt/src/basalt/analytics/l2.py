@@ -428,7 +428,7 @@ class L2Analytic(Analytic):
         return config.columns()
 
     def compute(self, ctx: AnalyticContext, config: L2Config) -> pl.LazyFrame:
-        snapshots = ctx.table("l2")
+        snapshots = book.clear_empty_levels(ctx.table("l2"))
         if config.market_states is not None:
             snapshots = snapshots.filter(pl.col("MarketState").is_in(config.market_states))
         frames = []

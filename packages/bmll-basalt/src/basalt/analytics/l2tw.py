@@ -608,7 +608,8 @@ class L2TimeWeightedAnalytic(Analytic):
         edges = BucketEdges(ctx.bucket)
         averaged = [metric for _, metric in config.averaged_metrics()]
         values = [m.expr.cast(pl.Float64).alias(m.name) for m in averaged]
-        timeline = snapshot_timeline(ctx.table("l2"), config.market_states)
+        snapshots = book.clear_empty_levels(ctx.table("l2"))
+        timeline = snapshot_timeline(snapshots, config.market_states)
         keys = ["ListingId", BUCKET]
         result = _averages(time_pieces(timeline, edges, values), [m.name for m in averaged])
         sources = sorted({source for family in config.volatility for source in family.source})

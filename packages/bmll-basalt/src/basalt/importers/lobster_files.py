@@ -21,6 +21,7 @@ from basalt.errors import ConfigError, DataError
 __all__ = [
     "BOOK_FIELDS",
     "MAX_LEVELS",
+    "PRICE_SCALE",
     "LobsterFile",
     "LobsterSource",
     "book_columns",
@@ -34,6 +35,7 @@ MAX_LEVELS = 10
 BOOK_FIELDS = ("AskPrice", "AskQuantity", "BidPrice", "BidQuantity")
 DUMMY_PRICE = 9_999_999_999
 PRICE_SCALE = 10_000
+"""LOBSTER prices are dollars × PRICE_SCALE."""
 MESSAGE_SCHEMA = pl.Schema(
     {
         "Time": pl.Float64(),
@@ -181,16 +183,16 @@ def _read_orderbook(file: LobsterFile, rows: int) -> pl.DataFrame:
     for i in range(1, min(file.level, MAX_LEVELS) + 1):
         for side in ("Ask", "Bid"):
             price, quantity = f"{side}Price{i}", f"{side}Quantity{i}"
-            dummy = pl.col(price).abs() == DUMMY_PRICE
-            cleaned.append(pl.when(dummy).then(None).otherwise(dollars(pl.col(price))).alias(price))
-            cleaned.append(pl.when(dummy).then(0).otherwise(pl.col(quantity)).alias(quantity))
+            present = pl.col(price).abs() != DUMMY_PRICE
+            cleaned.append(pl.when(present).then(dollars(pl.col(price))).alias(price))
+            cleaned.append(pl.when(present).then(pl.col(quantity)).alias(quantity))
     return book.with_columns(cleaned)
 
 
 def read_source(source: LobsterSource) -> pl.DataFrame:
     """Messages (``Nanos`` after midnight, ``Type``, ``OrderNo``, ``Size``, raw ``Price``,
-    ``Direction``) beside the book after each message (BMLL names, dollars; dummy levels
-    as null price and zero quantity) when the source has an orderbook file."""
+    ``Direction``) beside the book after each message (BMLL names, dollars; dummy levels,
+    i.e. empty ones, as null price and quantity) when the source has an orderbook file."""
     messages = _read_messages(source.message)
     if source.orderbook is None:
         return messages

@@ -11,15 +11,19 @@ Conventions:
   from 1; ``TradeId`` is ``TICKER-YYYYMMDD-EventNo`` in both trades and l3.
 * Trades are executions of visible (type 4) and hidden (type 5) orders; executing a sell order
   is a buyer-initiated trade (``AggressorSide`` 1), executing a buy order seller-initiated (2).
-  Best bid/ask are those of the book before the message.
+  Best bid/ask are those of the book before the message (the orderbook file's previous row;
+  null for a file's first message). ``PricePoint`` (= ``PricePointAtVenue``) places the price
+  in that spread: (Price − BestBidPrice) / (BestAskPrice − BestBidPrice), 0 at the bid and 1
+  at the ask; null without both best prices or when they are locked or crossed.
 * L3 ``Size`` is the order's resting size after the event and ``OldSize`` the size before;
   both are null where the order was entered before the data starts, except for removals
   (their message size is the removed size).
 * Halt messages (type 7) set the market state: price -1 ``HALTED``, 0 ``QUOTING`` (quotes,
   no trading), 1 ``CONTINUOUS_TRADING``; a file's window opens with ``CONTINUOUS_TRADING``
   and closes with ``CLOSED``.
-* L2 keeps the first 10 levels and only the messages after which those levels changed;
-  order counts are unknown (null), and so are levels beyond the file's depth.
+* L2 keeps the first 10 levels, at a file's first message and at the messages after which
+  those levels changed; order counts are unknown (null), and so are levels beyond the file's
+  depth. Empty levels (LOBSTER's dummy prices) have a null price and quantity.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import polars as pl
 from basalt.importers.lobster_files import (
     BOOK_FIELDS,
     MAX_LEVELS,
+    PRICE_SCALE,
     LobsterSource,
     book_columns,
     dollars,
@@ -101,7 +106,10 @@ def _events(source: LobsterSource, frame: pl.DataFrame, mic: str) -> pl.DataFram
         best = [
             pl.col(col).shift(1).cast(pl.Float64).alias(name) for name, col in BEST_QUOTES.items()
         ]
-        changed = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in book)
+        first = pl.int_range(pl.len()) == 0
+        changed = pl.any_horizontal(
+            first, *(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in book)
+        )
     else:
         best = [pl.lit(None, pl.Float64).alias(name) for name in BEST_QUOTES]
         changed = pl.lit(False)
@@ -121,6 +129,15 @@ def _events(source: LobsterSource, frame: pl.DataFrame, mic: str) -> pl.DataFram
 def _trade_id() -> pl.Expr:
     day = pl.col("TradeDate").dt.strftime("%Y%m%d")
     return pl.concat_str([pl.col("Ticker"), day, pl.col("EventNo")], separator="-")
+
+
+def _price_point() -> pl.Expr:
+    """Where the message's price lies in the spread before it: 0 at the best bid, 1 at the
+    best ask; null without both best prices or with a locked or crossed book. Computed on
+    LOBSTER's integer prices, so the ratio is rounded once."""
+    bid = (pl.col("BestBidPrice") * PRICE_SCALE).round()
+    spread = (pl.col("BestAskPrice") * PRICE_SCALE).round() - bid
+    return pl.when(spread > 0).then((pl.col("Price") - bid) / spread)
 
 
 def _trades(events: pl.DataFrame, mic: str) -> pl.DataFrame:
@@ -156,6 +173,8 @@ def _trades(events: pl.DataFrame, mic: str) -> pl.DataFrame:
         notional.alias("TradeNotionalUSD"),
         *BEST_QUOTES,
         *(pl.col(name).alias(f"{name}AtVenue") for name in BEST_QUOTES),
+        _price_point().alias("PricePoint"),
+        _price_point().alias("PricePointAtVenue"),
         pl.lit(mic).alias("BestBidVenue"),
         pl.lit(mic).alias("BestAskVenue"),
     )
