@@ -533,7 +533,7 @@ def test_pipeline_over_a_lake(tmp_path: Path) -> None:
     raw = {
         "START_DATE": DAY.isoformat(),
         "DATA_ROOT": str(lake),
-        "PASSES": [{"name": "cbbo", "modules": ["cbbo_analytics"]}],
+        "PASSES": [{"name": "quotes", "modules": ["cbbo_analytics"]}],
         "OUTPUT_TARGET": {"path_template": f"{tmp_path}/out/{{pass}}/{{start_date}}.parquet"},
         "EXECUTOR": "serial",
     }

@@ -57,8 +57,9 @@ def test_pipeline_run_prints_a_summary(
 def test_date_flags_override_the_file(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -> None:
     path = str(write_pipeline(tmp_path, small_lake))
     result = basalt_cli("pipeline", "run", "--pipeline", path, "--date", "2024-03-05")
-    assert result.exit_code == 0, result.output
-    assert "no data" not in result.output and not (tmp_path / "out").exists()
+    assert result.exit_code == 2, result.output  # the lake has 2024-03-04 only
+    assert "universe 'all' has no listing with data on any day from 2024-03-05 to 2024-03-05"
+    assert not (tmp_path / "out").exists()
     bad = basalt_cli(
         "pipeline", "run", "--pipeline", path, "--date", "2024-03-05", "--start-date", "2024-03-04"
     )

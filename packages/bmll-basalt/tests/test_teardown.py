@@ -10,7 +10,7 @@ from importlib.metadata import version
 import pytest
 
 from basalt.executors.local import LocalExecutor
-from basalt.teardown import skip_teardown
+from basalt.executors.workers import init_worker
 
 
 def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -61,6 +61,6 @@ def test_the_basalt_command_keeps_its_exit_status_and_output() -> None:
 def test_local_workers_end_without_teardown() -> None:
     with LocalExecutor(2) as executor:
         assert executor._pool is not None
-        assert executor._pool._initializer is skip_teardown  # type: ignore[attr-defined]
+        assert executor._pool._initializer is init_worker  # type: ignore[attr-defined]
         outcomes = list(executor.run(os.readlink, ["/proc/self"] * 2))
     assert all(outcome.error is None for outcome in outcomes)

@@ -365,8 +365,9 @@ def test_temporary_distribution_is_installed(
     assert counted["ExampleCount"].to_list() == [2, 1, 1]
     assert basalt_cli("hello").stdout == "hello from basalt-example\n"
     assert basalt_cli("boom").exit_code == 1
-    with pytest.raises(RuntimeError, match="boom"):
-        basalt_cli("--debug", "boom")
+    debugged = basalt_cli("--debug", "boom")  # the traceback, and the same exit code
+    assert debugged.exit_code == 1 and "Traceback" in debugged.output
+    assert "RuntimeError: boom" in debugged.output
 
 
 def test_temporary_distribution_reaches_child_processes(

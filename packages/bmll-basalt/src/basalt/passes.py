@@ -58,6 +58,11 @@ def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
     for index, pass_config in enumerate(config.PASSES):
         earlier = [p.name for p in config.PASSES[:index]]
         where = f"PASSES[{index}]"
+        if pass_config.name in registry.tables:
+            problems.append(
+                f"{where}.name: {pass_config.name!r} is the name of an input table; later "
+                "modules would read the pass instead of the table: choose another name"
+            )
         for module, mapped in pass_config.module_inputs.items():
             if module not in pass_config.modules:
                 problems.append(f"{where}.module_inputs: {module!r} is not a module of the pass")
@@ -106,14 +111,27 @@ def source_problems(config: AnalyticsConfig, registry: Registry) -> list[str]:
 
 def _shared_locations(config: AnalyticsConfig, registry: Registry) -> list[str]:
     """Outputs that would land in one place: passes (and side outputs) sharing an output
-    whose location template lacks {pass}."""
+    whose location template lacks {pass}, and the partitions of a pass sharing a location
+    of an output that holds one partition per location (parquet files) when the template
+    lacks {start_date} and {end_date}."""
+    from basalt.planning.dates import pass_date_batches
+
     writers: dict[tuple[str, str], list[str]] = {}
-    for pass_config in config.PASSES:
+    problems = []
+    for index, pass_config in enumerate(config.PASSES):
         output = config.output_for(pass_config)
+        template = output.location_template
         sides = [side for m in pass_config.modules for side in registry.analytics[m].emits]
         names = [pass_config.name, *(f"{pass_config.name}:{side}" for side in sides)]
-        writers.setdefault((output.type, output.location_template), []).extend(names)
-    return [
+        writers.setdefault((output.type, template), []).extend(names)
+        dated = "{start_date}" in template or "{end_date}" in template
+        partitions = len(pass_date_batches(config, pass_config))
+        if not dated and not registry.outputs[output.type].dedupes and partitions > 1:
+            problems.append(
+                f"PASSES[{index}]: its {partitions} partitions (date batches) would overwrite "
+                f"each other at {template!r}: add {{start_date}} and {{end_date}} to it"
+            )
+    return problems + [
         f"outputs of {', '.join(names)} would share {template!r}: add {{pass}} to it"
         for (_, template), names in writers.items()
         if len(names) > 1 and "{pass}" not in template

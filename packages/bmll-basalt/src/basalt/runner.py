@@ -9,6 +9,9 @@ fed: one plans the next partition, the other writes finished ones. A failed task
 partition (nothing is written for it) and, unless ``FAIL_FAST``, the run goes on.
 Temporary files live in a per-run directory that is always removed — and directories left
 by runs that were killed are removed by the next run.
+
+A run that could read nothing is a usage error, never a success: a missing data root, or a
+universe without a listing with data on any day, raises :class:`~basalt.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -19,30 +22,30 @@ import itertools
 import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
 import polars as pl
 
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline, dump_config
 from basalt.config.models import AnalyticsConfig, PassConfig
-from basalt.errors import ConfigError, DataError, QualityCheckError
+from basalt.errors import ConfigError, DataError, QualityCheckError, describe
 from basalt.executors.base import Executor, TaskOutcome
+from basalt.files import run_directory
 from basalt.guards import quality_problems
 from basalt.lake import Lake
 from basalt.outputs.base import OutputTarget, Partition
+from basalt.passes import reads_lake
 from basalt.planning.dates import DateBatch
 from basalt.planning.plan import PassPlanner, output_location
 from basalt.plugins import Registry, get_registry
+from basalt.retry import with_retries
 from basalt.schema_lock import check_schema_lock
+from basalt.summary import PassResult, RunObserver, RunSummary, TaskFailure
 from basalt.tasks import Task, TaskResult, execute_task
 from basalt.universes.base import Universe
 
@@ -51,75 +54,13 @@ __all__ = [
     "RunObserver",
     "RunSummary",
     "TaskFailure",
+    "check_data_root",
     "make_executor",
     "run_pipeline",
 ]
 
 log = logging.getLogger(__name__)
-RUN_DIR_PREFIX = "basalt-run-"
 MEMORY_SHARE = 0.7
-
-
-class RunObserver(Protocol):
-    """Receives progress events (the CLI draws progress bars from them)."""
-
-    def partition_started(self, pass_name: str, partition: str, tasks: int) -> None: ...
-
-    def task_finished(self, pass_name: str, label: str, ok: bool) -> None: ...
-
-    def partition_finished(self, pass_name: str, partition: str, status: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class TaskFailure:
-    """A task that raised: its pass, partition, day, symbol batch (None: the day could not
-    be planned, e.g. an unreadable input file, or with ``writing`` the partition could not be
-    written) and cause."""
-
-    pass_name: str
-    partition: str
-    day: dt.date
-    batch: int | None
-    error: str
-    writing: bool = False
-
-    @property
-    def label(self) -> str:
-        where = "planning" if self.batch is None else f"batch {self.batch}"
-        if self.writing:
-            return f"pass {self.pass_name}, writing partition {self.partition}"
-        return f"pass {self.pass_name}, {self.day}, {where} (partition {self.partition})"
-
-
-@dataclass
-class PassResult:
-    """What a pass read and wrote."""
-
-    name: str
-    tasks: int = 0
-    input_files: int = 0
-    input_rows: int = 0
-    output_rows: int = 0
-    outputs: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    locations: list[str] = field(default_factory=list)
-    """Locations of the partitions (and side outputs) this run wrote or kept (resumed)."""
-
-
-@dataclass
-class RunSummary:
-    """The outcome of a run."""
-
-    passes: list[PassResult] = field(default_factory=list)
-    failures: list[TaskFailure] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    """Schema lock differences, quality checks and expectations that only warn."""
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
 
 class FunctionUniverse(Universe):
@@ -127,24 +68,71 @@ class FunctionUniverse(Universe):
 
     name = "get_universe"
 
-    def __init__(self, function: Callable[[str], pl.DataFrame]) -> None:
+    def __init__(self, function: Callable[[str], pl.DataFrame], source: str) -> None:
         super().__init__()
         self.function = function
+        self.source = source
 
     def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
-        frame = self.function(day.isoformat())
+        where = f"get_universe({day.isoformat()!r}) of {self.source}"
+        try:
+            frame = self.function(day.isoformat())
+        except Exception as exc:
+            raise DataError(f"{where} raised {describe(exc)}") from exc
         if not isinstance(frame, pl.DataFrame) or not {"ListingId", "MIC"} <= set(frame.columns):
-            raise ConfigError(
-                "get_universe(date) must return a polars DataFrame with ListingId and MIC"
-            )
+            raise ConfigError(f"{where} must return a polars DataFrame with ListingId and MIC")
         return frame
+
+
+def universe_label(pipeline: Pipeline) -> str:
+    """The universe of ``pipeline`` in words: its spec, ``get_universe`` or ``all``."""
+    if pipeline.config.UNIVERSE:
+        return pipeline.config.UNIVERSE
+    return "get_universe" if pipeline.get_universe is not None else "all"
+
+
+def _check_inside(frame: pl.LazyFrame, partition: Partition) -> None:
+    """Raise DataError if ``frame`` has rows outside ``partition``'s days: writing them
+    would replace, or duplicate, rows of other partitions."""
+    if "TimeBucket" not in frame.collect_schema().names():
+        return
+    low, high = partition.bounds()
+    outside = frame.filter(~pl.col("TimeBucket").is_between(low, high, closed="left"))
+    count = outside.select(pl.len()).collect().item()
+    if count:
+        raise DataError(
+            f"{count} output row(s) have a TimeBucket outside the partition's days "
+            f"{partition.first} to {partition.last}; nothing was written"
+        )
+
+
+def check_data_root(config: AnalyticsConfig, registry: Registry) -> None:
+    """Raise ConfigError unless the data root of ``config`` is an existing directory (or
+    object store prefix), when some pass reads the lake."""
+    if not any(reads_lake(p, registry) for p in config.PASSES):
+        return
+    root = config.DATA_ROOT
+    if root is None:
+        raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
+    storage = Lake(root, config.storage_options).storage
+    try:
+        found = with_retries(
+            lambda: storage.is_dir(root), retries=config.IO_RETRIES, what=f"reading {root}"
+        )
+    except DataError as exc:
+        raise ConfigError(f"data root: {exc}") from exc
+    if not found:
+        raise ConfigError(
+            f"data root {root} does not exist or is not a directory "
+            "(DATA_ROOT, --data-root or BASALT_DATA_ROOT)"
+        )
 
 
 def make_universe(pipeline: Pipeline, registry: Registry) -> Universe:
     """The universe resolver of ``pipeline``: UNIVERSE wins over ``get_universe``."""
     spec = pipeline.config.UNIVERSE
     if spec is None and pipeline.get_universe is not None:
-        return FunctionUniverse(pipeline.get_universe)
+        return FunctionUniverse(pipeline.get_universe, pipeline.source)
     name, value = universe_spec(spec)
     resolver: Universe = registry.get("universes", name)(value)
     return resolver
@@ -163,34 +151,6 @@ def _memory_per_worker(config: AnalyticsConfig, workers: int) -> float:
         return config.MEMORY_PER_WORKER * 1e9
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return total * MEMORY_SHARE / workers
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def run_directory(parent: str | None) -> Iterator[str]:
-    """A fresh temporary directory for a run, removed afterwards; directories of earlier
-    runs whose process is gone (killed runs) are removed first."""
-    base = Path(parent or tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
-    for stale in base.glob(f"{RUN_DIR_PREFIX}*"):
-        owner = stale / "pid"
-        if owner.is_file() and not _process_alive(int(owner.read_text() or 0)):
-            shutil.rmtree(stale, ignore_errors=True)
-    directory = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=base))
-    (directory / "pid").write_text(str(os.getpid()))
-    try:
-        yield str(directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -258,6 +218,11 @@ class PassRun:
     def pass_config(self) -> PassConfig:
         return self.config.PASSES[self.pass_index]
 
+    @property
+    def scope(self) -> str:
+        """The universe the run covers, as recorded in its partitions' manifests."""
+        return universe_label(self.pipeline)
+
     def run(self) -> bool:
         """Run the pass; False when the run must stop (fail-fast)."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="basalt-write") as writer:
@@ -314,10 +279,27 @@ class PassRun:
                     self._close(partition, target, result)
                 if stop:
                     return False
-        result.input_files = len(planner.input_rows)
-        result.input_rows = sum(planner.input_rows.values())
+        result.input_files += len(planner.input_rows)
+        result.input_rows += sum(planner.input_rows.values())
+        result.no_data = sorted(planner.no_data)
         result.outputs.sort()
+        self._check_listings(planner)
         return not (self._failed_outside_tasks and config.FAIL_FAST)
+
+    def _check_listings(self, planner: PassPlanner) -> None:
+        """Raise ConfigError when the universe had no listing with data on any day the pass
+        planned (a run that can read nothing is a usage error)."""
+        planned = set(planner.days_without_listings)
+        if not planned or planner.derived or planner.input_rows or self.summary.failures:
+            return
+        days = sorted(planned)
+        spec = self.config.UNIVERSE or ("get_universe" if self.pipeline.get_universe else "all")
+        holidays = sorted({mic for _, mic in planner.no_data})
+        reason = f"; no input file at all for {', '.join(holidays)}" if holidays else ""
+        raise ConfigError(
+            f"universe {spec!r} has no listing with data on any day from {days[0]} to "
+            f"{days[-1]} in {self.config.DATA_ROOT}{reason}"
+        )
 
     def _tasks(self, plans: Iterator[PartitionPlan], result: PassResult) -> Iterator[Task]:
         """The tasks of every partition, in order, as the executor asks for them; partitions
@@ -357,7 +339,7 @@ class PassRun:
             self.observer.task_finished(self.pass_config.name, task.label, outcome.ok)
         if outcome.error is not None:
             partition.failed = True
-            cause = f"{type(outcome.error).__name__}: {outcome.error}"
+            cause = describe(outcome.error)
             log.error("%s failed: %s", task.label, cause)
             name = self.pass_config.name
             failure = TaskFailure(name, task.partition, task.day, task.batch, cause)
@@ -370,6 +352,8 @@ class PassRun:
             partition.side_parts.setdefault(side, []).append(part)
         result.tasks += 1
         result.output_rows += outcome.result.rows
+        result.out_of_range += outcome.result.out_of_range
+        result.input_rows += outcome.result.pass_rows
 
     def _close(self, partition: RunningPartition, target: OutputTarget, result: PassResult) -> None:
         """Write a partition whose tasks are all back (in the background), or fail it."""
@@ -391,15 +375,27 @@ class PassRun:
         where it went) of each, and the problems found that only warn."""
         plan = partition.plan
         frame = pl.scan_parquet(sorted(partition.parts))
+        _check_inside(frame, plan.partition)
         checks = self.config.quality_checks_for(self.pass_config)
         problems = quality_problems(frame, checks) if checks else []
         if checks and problems and checks.action == "raise":
             raise QualityCheckError("quality checks failed: " + "; ".join(problems))
-        written = [(plan.location, target.write(frame, plan.location, plan.partition))]
-        for side, parts in sorted(partition.side_parts.items()):
-            location = output_location(self.config, self.pass_config, plan.batch, side)
-            side_frame = pl.scan_parquet(sorted(parts))
-            written.append((location, target.write(side_frame, location, plan.partition)))
+        frames = [(plan.location, frame)] + [
+            (
+                output_location(self.config, self.pass_config, plan.batch, side),
+                pl.scan_parquet(sorted(parts)),
+            )
+            for side, parts in sorted(partition.side_parts.items())
+        ]
+        written = []
+        for location, data in frames:
+
+            def write(location: str = location, data: pl.LazyFrame = data) -> str:
+                return target.write(data, location, plan.partition)
+
+            retries = self.config.IO_RETRIES
+            shown = with_retries(write, retries=retries, what=f"writing {location}")
+            written.append((location, shown))
         return written, problems
 
     def _plan(
@@ -411,24 +407,32 @@ class PassRun:
     ) -> PartitionPlan:
         """The plan of one partition (``counter`` numbers the part files of the pass)."""
         location = planner.location(batch)
-        partition = Partition(batch.start, batch.end, planner.bucket)
+        partition = Partition(batch.start, batch.end, planner.bucket, batch.days, self.scope)
         sides = [s for m in self.pass_config.modules for s in self.registry.analytics[m].emits]
         written = [location, *(planner.location(batch, side) for side in sides)]
         if self.config.RESUME and all(target.is_complete(w, partition) for w in written):
             return PartitionPlan(batch, location, partition, skipped=True, kept=tuple(written))
+        retries = self.config.IO_RETRIES
         if planner.derived:
-            try:
-                tasks = planner.partition_task(batch, counter.__next__)
-            except DataError as exc:
-                failure = TaskFailure(self.pass_config.name, batch.key, batch.start, None, str(exc))
-                return PartitionPlan(batch, location, partition, failure=failure)
-            return PartitionPlan(batch, location, partition, tasks)
+            days: tuple[dt.date | None, ...] = (None,)
+        else:
+            days = batch.days
         tasks = []
-        for day in batch.days:
+        for day in days:
+
+            def plan_day(day: dt.date | None = day) -> list[Task]:
+                if day is None:
+                    return planner.partition_task(batch, counter.__next__)
+                return planner.day_tasks(batch, day, counter.__next__)
+
             try:
-                tasks += planner.day_tasks(batch, day, counter.__next__)
-            except DataError as exc:
-                failure = TaskFailure(self.pass_config.name, batch.key, day, None, str(exc))
+                what = f"planning {day or batch.key}"
+                tasks += with_retries(plan_day, retries=retries, what=what)
+            except ConfigError:
+                raise
+            except Exception as exc:  # the partition fails; the run goes on
+                when = day or batch.start
+                failure = TaskFailure(self.pass_config.name, batch.key, when, None, describe(exc))
                 return PartitionPlan(batch, location, partition, failure=failure)
         return PartitionPlan(batch, location, partition, tasks)
 
@@ -452,7 +456,7 @@ class PassRun:
         try:
             written, problems = pending.future.result()
         except Exception as exc:  # the partition keeps its earlier content (atomic writes)
-            cause = f"{type(exc).__name__}: {exc}"
+            cause = describe(exc)
             failure = TaskFailure(name, plan.batch.key, plan.batch.start, None, cause, True)
             log.error("%s: %s", failure.label, cause)
             self.summary.failures.append(failure)
@@ -499,6 +503,7 @@ def run_pipeline(
     registry = registry or get_registry()
     started = time.perf_counter()
     summary = RunSummary(warnings=check_schema_lock(pipeline.config, registry))
+    check_data_root(pipeline.config, registry)
     executor = executor or make_executor(pipeline.config, registry)
     with run_directory(pipeline.config.TEMP_DIR) as workdir, executor:
         for index in range(len(pipeline.config.PASSES)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +31,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from basalt.errors import ConfigError, DataError
+from basalt.errors import ConfigError, DataError, TransientError
 from basalt.storage import Storage
 
 __all__ = ["OPTIONS", "S3Storage", "is_transient"]
@@ -107,7 +107,8 @@ def _reported(path: str, action: str) -> Iterator[None]:
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise DataError(f"{path}: {_NO_CREDENTIALS}") from exc
     except (BotoCoreError, ClientError) as exc:
-        raise DataError(f"{path}: cannot {action} ({exc})") from exc
+        kind = TransientError if is_transient(exc) else DataError
+        raise kind(f"{path}: cannot {action} ({exc})") from exc
 
 
 class S3Storage(Storage):
@@ -256,6 +257,17 @@ class S3Storage(Storage):
                 names.extend(entry["Prefix"][len(prefix) :].rstrip("/") for entry in common)
         return sorted(names)
 
+    def is_dir(self, path: str) -> bool:
+        """Whether some object lies under the prefix ``path``; a missing bucket raises
+        ``DataError``."""
+        bucket, key = _split(path)
+        prefix = key.strip("/") + "/" if key.strip("/") else ""
+        client = self._s3()
+        with _reported(path, "list"):
+            self._check_bucket(client, bucket, path)
+            found = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        return bool(found.get("KeyCount", 0))
+
     def metadata(self, path: str) -> pq.FileMetaData:
         """The Parquet footer, read with one ranged GET (two for footers over 256 KiB)."""
         bucket, key = _split(path)
@@ -280,13 +292,21 @@ class S3Storage(Storage):
         except pa.ArrowException as exc:
             raise DataError(f"{path}: corrupt Parquet footer ({exc})") from exc
 
-    def write_parquet(self, frame: pl.LazyFrame, path: str) -> None:
+    def write_parquet(
+        self, frame: pl.LazyFrame, path: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
         """Sink ``frame`` to the object; S3 makes a PUT (or multipart upload) visible only
         once complete, so readers see the old object or the whole new one."""
         _split(path)
         options = self.polars_options
         try:
-            frame.sink_parquet(path, compression="zstd", statistics=True, storage_options=options)
+            frame.sink_parquet(
+                path,
+                compression="zstd",
+                statistics=True,
+                storage_options=options,
+                metadata=dict(metadata or {}),
+            )
         except OSError as exc:
             raise DataError(f"{path}: cannot write ({exc})") from exc
 

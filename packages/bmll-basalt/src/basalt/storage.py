@@ -9,9 +9,9 @@ writes the same paths with :attr:`Storage.polars_options`.
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -53,12 +53,24 @@ class Storage(ABC):
         """Names of the directories (prefixes) directly under ``path``, sorted."""
 
     @abstractmethod
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a directory (on an object store: a prefix holding objects)."""
+
+    @abstractmethod
     def metadata(self, path: str) -> pq.FileMetaData:
         """The Parquet footer of ``path`` (schema, row groups, statistics)."""
 
     @abstractmethod
-    def write_parquet(self, frame: pl.LazyFrame, path: str) -> None:
-        """Write ``frame`` to ``path`` so that readers never see a partial file."""
+    def write_parquet(
+        self, frame: pl.LazyFrame, path: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Write ``frame`` to ``path``, with key-value ``metadata`` in its footer, so that
+        readers never see a partial file."""
+
+    def file_metadata(self, path: str) -> dict[str, str]:
+        """The key-value metadata of the Parquet footer of ``path``."""
+        found = self.metadata(path).metadata or {}
+        return {key.decode(): value.decode() for key, value in found.items()}
 
     def schema(self, path: str) -> pl.Schema:
         """The polars schema of the Parquet file ``path``, from its footer."""
@@ -81,6 +93,9 @@ class LocalStorage(Storage):
             return []
         return sorted(e.name for e in os.scandir(path) if e.is_dir())
 
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
     def metadata(self, path: str) -> pq.FileMetaData:
         import pyarrow.parquet as pq  # only where footers are inspected (planning)
 
@@ -89,12 +104,13 @@ class LocalStorage(Storage):
     def schema(self, path: str) -> pl.Schema:
         return pl.Schema(pl.read_parquet_schema(path))
 
-    def write_parquet(self, frame: pl.LazyFrame, path: str) -> None:
-        stale = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.*.tmp")
-        for leftover in glob.glob(stale):  # partial files of a run that was killed
-            os.remove(leftover)
+    def write_parquet(
+        self, frame: pl.LazyFrame, path: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
         with atomic_path(path) as partial:
-            frame.sink_parquet(partial, compression="zstd", statistics=True)
+            frame.sink_parquet(
+                partial, compression="zstd", statistics=True, metadata=dict(metadata or {})
+            )
 
 
 def open_storage(root: str, options: tuple[tuple[str, str], ...] = ()) -> Storage:

@@ -19,7 +19,7 @@ import polars as pl
 
 from basalt.analytic import PASSTHROUGH, AnalyticContext
 from basalt.config.models import AnalyticsConfig, OutputConfig
-from basalt.errors import ConfigError, DataError, ExpectationError
+from basalt.errors import BasaltError, ConfigError, DataError, ExpectationError, portable
 from basalt.guards import expectation_problems
 from basalt.lake import Lake
 from basalt.passes import module_sources
@@ -27,6 +27,8 @@ from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
 from basalt.timebuckets import BucketSpec
 from basalt.timeline import dense_grid, forward_fill
+
+COUNTS = pl.Schema({"OutOfRange": pl.Int64(), "PassRows": pl.Int64()})
 
 __all__ = [
     "PassInput",
@@ -107,13 +109,17 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A written part file, its row count, the broken expectations that only warn, and the
-    part files of side outputs (name, path)."""
+    """A written part file, its row count, the broken expectations that only warn, the
+    part files of side outputs (name, path), the input rows dropped for lying outside the
+    task's day (``out_of_range``) and, for a derived task, the rows it read of earlier
+    passes."""
 
     part: str
     rows: int
     warnings: tuple[str, ...] = ()
     sides: tuple[tuple[str, str], ...] = ()
+    out_of_range: int = 0
+    pass_rows: int = 0
 
 
 @functools.lru_cache(maxsize=8)
@@ -166,12 +172,38 @@ def _read(
 
 
 class TaskOutput(NamedTuple):
-    """What a task computes (lazy): the joined, sorted module outputs, side outputs, and the
-    first module's first input (what pass expectations compare with)."""
+    """What a task computes (lazy): the joined, sorted module outputs, side outputs, the
+    first module's first input (what pass expectations compare with), and one-row counts
+    of the input rows dropped outside the task's day and of the earlier passes' rows read."""
 
     frame: pl.LazyFrame
     sides: dict[str, pl.LazyFrame]
     first_input: pl.LazyFrame | None
+    counts: pl.LazyFrame
+
+
+def _inputs(
+    task: Task, registry: Registry, bucket: BucketSpec
+) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
+    """The task's input frames — lake rows outside its day dropped — and a one-row frame
+    counting those dropped (``OutOfRange``) and the rows read of earlier passes
+    (``PassRows``)."""
+    ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
+    low, high = bucket.day_labels(task.day, task.day)
+    frames = {}
+    counts = [pl.LazyFrame({"OutOfRange": [0], "PassRows": [0]}, schema=COUNTS)]
+    for name, source in task.inputs.items():
+        frame = _read(name, source, registry, ids, bucket)
+        if isinstance(source, PassInput):
+            counts.append(frame.select(pl.lit(0).alias("OutOfRange"), pl.len().alias("PassRows")))
+        elif registry.tables[name].timestamp is not None and task.last_day is None:
+            inside = pl.col("TimeBucket").is_between(low, high, closed="left").fill_null(False)
+            outside = frame.filter(~inside)
+            counts.append(outside.select(pl.len().alias("OutOfRange"), pl.lit(0).alias("PassRows")))
+            frame = frame.filter(inside)
+        frames[name] = frame
+    total = pl.concat([c.cast(COUNTS) for c in counts]).sum()
+    return frames, total
 
 
 def compute_task(task: Task, registry: Registry) -> TaskOutput:
@@ -180,9 +212,7 @@ def compute_task(task: Task, registry: Registry) -> TaskOutput:
     pass_config = config.PASSES[task.pass_index]
     bucket = pass_config.bucket(config.TIME_BUCKET_SECONDS)
     ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
-    frames = {
-        name: _read(name, source, registry, ids, bucket) for name, source in task.inputs.items()
-    }
+    frames, counts = _inputs(task, registry, bucket)
     buckets = {p.name: p.bucket(config.TIME_BUCKET_SECONDS) for p in config.PASSES}
     outputs = []
     sides: dict[str, pl.LazyFrame] = {}
@@ -225,7 +255,7 @@ def compute_task(task: Task, registry: Registry) -> TaskOutput:
     result = joined.select(*keys, *passthrough, pl.exclude(*keys, *passthrough)).sort(*keys)
     if pass_config.forward_fill:
         result = forward_fill(result, pass_config.forward_fill, keys)
-    return TaskOutput(result, sides, first_input)
+    return TaskOutput(result, sides, first_input, counts)
 
 
 def _broken_expectations(
@@ -250,7 +280,9 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
     def attempt() -> TaskResult:
         output = compute_task(task, resolved)
         # One query for all: what the outputs share (the inputs) is read once.
-        frame, *collected = pl.collect_all([output.frame, *output.sides.values()])
+        frame, counts, *collected = pl.collect_all(
+            [output.frame, output.counts, *output.sides.values()]
+        )
         problems = _broken_expectations(task, resolved, output, frame)
         frame.write_parquet(task.part, compression="lz4", statistics=False)
         sides = []
@@ -258,6 +290,29 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
             part = f"{task.part.removesuffix('.parquet')}-{name}.parquet"
             side.write_parquet(part, compression="lz4", statistics=False)
             sides.append((name, part))
-        return TaskResult(task.part, frame.height, tuple(problems), tuple(sides))
+        return TaskResult(
+            task.part,
+            frame.height,
+            tuple(problems),
+            tuple(sides),
+            out_of_range=int(counts["OutOfRange"][0]),
+            pass_rows=int(counts["PassRows"][0]),
+        )
 
-    return with_retries(attempt, retries=task.retries, what=task.label)
+    try:
+        return with_retries(attempt, retries=task.retries, what=task.label)
+    except Exception as exc:  # it travels back to the runner's process: it must unpickle
+        blamed = None if isinstance(exc, BasaltError) else _unreadable_input(task, resolved)
+        raise portable(blamed or exc) from None
+
+
+def _unreadable_input(task: Task, registry: Registry) -> DataError | None:
+    """The error naming the first input file of ``task`` that cannot be read, if any."""
+    for name, source in task.inputs.items():
+        if isinstance(source, TableInput):
+            for path in source.files:
+                try:
+                    registry.tables[name].check_readable(source.lake, path)
+                except DataError as exc:
+                    return exc
+    return None

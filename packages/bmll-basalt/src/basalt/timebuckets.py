@@ -8,6 +8,7 @@ Buckets are aligned on the Unix epoch, so widths dividing a day align on midnigh
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,3 +54,12 @@ class BucketSpec:
         ns = label.cast(pl.Datetime("ns")).dt.epoch("ns")
         half = self.width_ns // 2
         return pl.from_epoch(ns - half if self.anchor == "end" else ns + half, time_unit="ns")
+
+    def day_labels(self, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+        """[low, high): the labels of the buckets of the days ``first`` to ``last`` (a
+        bucket's day is the day of its middle)."""
+        half = dt.timedelta(microseconds=self.width_ns // 2 // 1000)
+        shift = half if self.anchor == "end" else -half
+        start = dt.datetime.combine(first, dt.time())
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+        return start + shift, end + shift

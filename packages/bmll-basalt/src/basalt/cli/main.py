@@ -1,7 +1,9 @@
 """The ``basalt`` command: subcommands are loaded lazily from entry-point group ``basalt.cli``.
 
 Errors are reported as one paragraph with an exit code: 2 for bad usage or configuration,
-1 for a failed run; ``--debug`` (or ``BASALT_DEBUG=1``) shows the traceback instead.
+1 for a failed run; ``--debug`` (or ``BASALT_DEBUG=1``) shows the traceback as well. Ctrl-C
+and SIGTERM stop a command cleanly — workers stopped, temporary files removed — with one
+line and exit code 130 or 143.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import importlib.metadata as md
 import logging
 import os
+import signal
 import sys
+import traceback
+from types import FrameType
 from typing import IO, Any, NoReturn
 
 import click
@@ -19,9 +24,28 @@ from basalt.allocator import ALLOCATOR_ENV, prompt_release
 from basalt.errors import BasaltError
 from basalt.teardown import end_process, exit_status
 
-__all__ = ["CLI_ENTRY_POINT_GROUP", "ReportedError", "cli", "main"]
+__all__ = [
+    "CLI_ENTRY_POINT_GROUP",
+    "ReportedError",
+    "Terminated",
+    "cli",
+    "main",
+    "os_error_message",
+]
 
 CLI_ENTRY_POINT_GROUP = "basalt.cli"
+SIGNAL_EXIT = 128
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM: it unwinds like Ctrl-C."""
+
+
+def _stop_on_signal(number: int, _: FrameType | None) -> None:
+    """Raise the interruption once; later signals are ignored while it unwinds."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
 
 
 class ReportedError(click.ClickException):
@@ -73,19 +97,42 @@ class EntryPointGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt as exc:  # cleaned up while unwinding: say so, once
+            terminated = isinstance(exc, Terminated)
+            number = signal.SIGTERM if terminated else signal.SIGINT
+            what = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
+            click.echo(
+                f"{what}: stopped; workers and temporary files are gone, partitions written "
+                "before stay complete",
+                err=True,
+            )
+            raise click.exceptions.Exit(SIGNAL_EXIT + number) from None
         except BrokenPipeError:  # the reader went away (`basalt … | head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
             raise click.exceptions.Exit(0) from None
         except BasaltError as exc:
-            if ctx.params.get("debug"):
-                raise
+            _show_traceback(ctx)
             raise ReportedError(str(exc), exc.exit_code) from exc
+        except OSError as exc:  # a path given that cannot be read or written
+            _show_traceback(ctx)
+            raise ReportedError(os_error_message(exc), 2) from exc
         except Exception as exc:
-            if ctx.params.get("debug"):
-                raise
+            _show_traceback(ctx)
             raise ReportedError(
                 f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
             ) from exc
+
+
+def _show_traceback(ctx: click.Context) -> None:
+    """Print the traceback of the error being handled with ``--debug``."""
+    if ctx.params.get("debug"):
+        traceback.print_exc()
+
+
+def os_error_message(exc: OSError) -> str:
+    """``exc`` in words, without its errno: ``/x/y: permission denied``."""
+    reason = (exc.strerror or str(exc)).lower()
+    return f"{exc.filename}: {reason}" if exc.filename else reason
 
 
 @click.group(cls=EntryPointGroup, help=f"Basalt — {SUITE_FULL_NAME}.")
@@ -102,6 +149,8 @@ def main() -> NoReturn:
     (:mod:`basalt.teardown`)."""
     if "polars" not in sys.modules:  # polars reads the allocator's options when imported
         os.environ[ALLOCATOR_ENV] = prompt_release(os.environ.get(ALLOCATOR_ENV))
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     try:
         cli(prog_name="basalt")
     except SystemExit as done:

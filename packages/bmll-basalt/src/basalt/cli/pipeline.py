@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from basalt.errors import ConfigError, RunFailedError
+from basalt.errors import RunFailedError
 
 __all__ = ["pipeline"]
 
@@ -98,8 +98,6 @@ def run(
         "RESUME": resume,
     }
     loaded = load_pipeline(path, overrides)
-    if loaded.config.DATA_ROOT is None:
-        raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
     summary = run_pipeline(loaded, observer=ProgressBars(progress))
     click.echo(format_summary(summary))
     if not summary.ok:

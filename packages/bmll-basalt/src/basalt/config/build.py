@@ -105,7 +105,9 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
         @field_validator("UNIVERSE")
         @classmethod
         def _known_universe(cls, value: str | None) -> str | None:
-            _check_in("universe", universe_spec(value)[0], registry.universes)
+            name, spec = universe_spec(value)
+            _check_in("universe", name, registry.universes)
+            registry.universes[name](spec)  # a ValueError names what is wrong with it
             return value
 
         @field_validator("EXECUTOR_OPTIONS")
@@ -119,7 +121,7 @@ def config_model(registry: Registry) -> type[AnalyticsConfig]:
         def _modules_have_sources(self) -> RegisteredConfig:
             problems = source_problems(self, registry)
             if problems:
-                raise ValueError("; ".join(problems))
+                raise ValueError("\n".join(problems))
             return self
 
     RegisteredConfig.__name__ = "AnalyticsConfig"

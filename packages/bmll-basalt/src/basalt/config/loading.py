@@ -34,6 +34,13 @@ __all__ = [
 ]
 
 UniverseFunction = Callable[[str], pl.DataFrame]
+MAX_FILE_BYTES = 10 * 2**20
+"""The largest pipeline file read (YAML or JSON)."""
+MAX_VALUES = 100_000
+"""The most values a pipeline may hold once YAML aliases are expanded (a pipeline of
+hundreds of passes holds a few thousand; an alias bomb billions)."""
+SHOWN_INPUT = 60
+"""Characters of an offending value shown in a validation error."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,38 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         elif error["type"] == "literal_error":
-            message = f"{error['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
-        lines.append(f"  {_location(tuple(error['loc']))}: {message}")
+            shown = _shorten(repr(error["input"]))
+            message = f"{shown} is not allowed; {message[0].lower()}{message[1:]}"
+        if error["loc"]:
+            lines.append(f"  {_location(tuple(error['loc']))}: {message}")
+        else:  # problems found across the pipeline: each names its own place
+            lines += [f"  {line}" for line in message.splitlines()]
     return "\n".join(lines)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= SHOWN_INPUT else text[: SHOWN_INPUT - 1] + "…"
+
+
+def _values(raw: Any, limit: int) -> int:
+    """How many values ``raw`` holds with shared (aliased) parts counted each time they
+    appear; counting stops past ``limit``."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if id(value) in sizes:
+            return sizes[id(value)]
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        if isinstance(value, dict | list):
+            for child in children:
+                total += size(child)
+                if total > limit:
+                    break
+        sizes[id(value)] = total
+        return total
+
+    return size(raw)
 
 
 def validate_config(
@@ -79,9 +115,13 @@ def validate_config(
         data["DATA_ROOT"] = os.environ[DATA_ROOT_ENV]
     model = config_model(registry or get_registry())
     try:
+        if _values(data, MAX_VALUES) > MAX_VALUES:
+            raise ConfigError(f"{source}: holds more than {MAX_VALUES:,} values: not a pipeline")
         return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a pipeline") from None
 
 
 def dump_config(config: AnalyticsConfig, registry: Registry | None = None) -> dict[str, Any]:
@@ -122,14 +162,36 @@ def _read_raw(path: Path) -> tuple[dict[str, Any], UniverseFunction | None]:
         raise ConfigError(f"pipeline file {path} does not exist")
     if path.suffix == ".py":
         return _read_python(path)
-    text = path.read_text()
-    try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: {exc}") from exc
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB: not a pipeline")
+    raw = _parse(path, path.read_text())
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the pipeline must be a mapping of keys such as PASSES")
     return raw.get("USER_CONFIG", raw), None
+
+
+def _parse(path: Path, text: str) -> Any:
+    """The data of a YAML or JSON pipeline file; errors give the line and column."""
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        too_many = _values(raw, MAX_VALUES) > MAX_VALUES
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {_shorten(str(exc))}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a pipeline") from None
+    if too_many:
+        raise ConfigError(
+            f"{path}: holds more than {MAX_VALUES:,} values once its YAML aliases are "
+            "expanded: not a pipeline"
+        )
+    return raw
 
 
 def load_pipeline(

@@ -11,7 +11,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from basalt.guards import PassExpectations, QualityChecks
 from basalt.planning.dates import BatchFreq
@@ -34,6 +42,12 @@ DEFAULT_PATH_TEMPLATE = (
 
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PLACEHOLDERS = ("datasetname", "pass", "universe", "start_date", "end_date")
+MAX_BUCKET_SECONDS = 86_400.0
+MAX_WORKERS = 100_000
+MAX_THREADS = 4_096
+MAX_MEMORY_GB = 1e6
+MAX_RETRIES = 100
 
 
 class OutputConfig(BaseModel):
@@ -87,6 +101,18 @@ class OutputConfig(BaseModel):
         default=None, description="Name of the preserve_index column; default index."
     )
 
+    @field_validator("path_template")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            value.format(**dict.fromkeys(PLACEHOLDERS, "x"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a valid template ({type(exc).__name__}: {exc}); "
+                f"placeholders: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+            ) from None
+        return value
+
     @property
     def location_template(self) -> str:
         """The template of a partition's location: ``sql_table`` for the sql output, else
@@ -102,7 +128,10 @@ class PassConfig(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Pass name (output key).")
     modules: list[str] = Field(min_length=1, description="Analytics modules, in join order.")
     time_bucket_seconds: float | None = Field(
-        default=None, gt=0, description="Bucket width in seconds; default TIME_BUCKET_SECONDS."
+        default=None,
+        gt=0,
+        le=MAX_BUCKET_SECONDS,
+        description="Bucket width in seconds (at most a day); default TIME_BUCKET_SECONDS.",
     )
     time_bucket_anchor: Anchor = Field(
         default="end", description="Label buckets by their end (default) or start."
@@ -193,7 +222,12 @@ class AnalyticsConfig(BaseModel):
     DATA_ROOT: str | None = Field(
         default=None, description="Lake root directory; default $BASALT_DATA_ROOT."
     )
-    TIME_BUCKET_SECONDS: float = Field(default=60.0, gt=0, description="Default bucket width.")
+    TIME_BUCKET_SECONDS: float = Field(
+        default=60.0,
+        gt=0,
+        le=MAX_BUCKET_SECONDS,
+        description="Default bucket width in seconds (at most a day).",
+    )
     EXCLUDE_WEEKENDS: bool = Field(default=True, description="Skip Saturdays and Sundays.")
     TABLES_TO_LOAD: list[str] = Field(
         default_factory=list, description="Tables loaded in addition to what modules require."
@@ -204,16 +238,21 @@ class AnalyticsConfig(BaseModel):
         description="Output partitions: W, 2W or M date batches; default by range length.",
     )
     NUM_WORKERS: int | None = Field(
-        default=None, ge=1, description="Parallel workers; default the number of CPUs."
+        default=None,
+        ge=1,
+        le=MAX_WORKERS,
+        description="Parallel workers; default the number of CPUs.",
     )
     THREADS_PER_WORKER: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_THREADS,
         description="polars threads of each worker process; default an even share of the CPUs.",
     )
     MEMORY_PER_WORKER: float | None = Field(
         default=None,
         gt=0,
+        le=MAX_MEMORY_GB,
         description="Memory budget of one task in GB (sizes symbol batches); "
         "default 70% of the machine's memory shared by the workers.",
     )
@@ -231,7 +270,11 @@ class AnalyticsConfig(BaseModel):
         "batch first; auto: shred only files not organised by listing.",
     )
     IO_RETRIES: int = Field(
-        default=3, ge=0, description="Retries of a task failing with a transient I/O error."
+        default=3,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Retries of a task, a partition write or a lake check failing with a "
+        "transient I/O error (throttling, a refused connection, a time-out).",
     )
     TEMP_DIR: str | None = Field(
         default=None, description="Directory for temporary files; default the system's."

@@ -4,12 +4,17 @@ A pass writes one output partition per date batch. A partition's rows are those 
 ``TimeBucket`` falls on its days (the day of a bucket is the day of its middle, so a bucket
 labelled midnight by its end belongs to the day before), and, with ``partition_columns``, of
 the values of those columns it holds: re-writing a partition replaces exactly those rows.
+
+Every write also records, atomically with the rows, which days it covered and for which
+universe (the partition's *manifest*): a partition is complete — and skipped on resume —
+only when every one of its days was recorded for its universe.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,26 +26,63 @@ from basalt.timebuckets import BucketSpec
 if TYPE_CHECKING:
     from basalt.config.models import OutputConfig
 
-__all__ = ["DEFAULT_INDEX", "OutputTarget", "Partition", "PartitionRows"]
+__all__ = [
+    "DEFAULT_INDEX",
+    "MANIFEST_DAYS",
+    "MANIFEST_SCOPE",
+    "OutputTarget",
+    "Partition",
+    "PartitionRows",
+]
 
 DEFAULT_INDEX = "index"
+MANIFEST_DAYS = "basalt.days"
+"""Manifest key: the days a write covered, ISO dates separated by commas."""
+MANIFEST_SCOPE = "basalt.universe"
+"""Manifest key: the universe a write covered."""
 
 
 @dataclass(frozen=True)
 class Partition:
-    """The days ``first`` to ``last`` of a pass whose buckets are ``bucket``."""
+    """The days ``first`` to ``last`` of a pass whose buckets are ``bucket``; ``days`` are
+    the days it covers (default: every day from ``first`` to ``last``) and ``scope`` the
+    universe it was computed for."""
 
     first: dt.date
     last: dt.date
     bucket: BucketSpec
+    days: tuple[dt.date, ...] = ()
+    scope: str = ""
+
+    @property
+    def covered(self) -> tuple[dt.date, ...]:
+        """The days of the partition."""
+        if self.days:
+            return self.days
+        count = (self.last - self.first).days + 1
+        return tuple(self.first + dt.timedelta(days=i) for i in range(count))
+
+    def manifest(self) -> dict[str, str]:
+        """What a write of this partition records beside its rows."""
+        days = ",".join(day.isoformat() for day in self.covered)
+        return {MANIFEST_DAYS: days, MANIFEST_SCOPE: self.scope}
+
+    def recorded(self, entries: Iterable[tuple[dt.date, str]]) -> bool:
+        """Whether ``entries`` (day, universe) written for a location cover this
+        partition."""
+        done = {day for day, scope in entries if scope == self.scope}
+        return set(self.covered) <= done
+
+    @staticmethod
+    def entries(manifest: Mapping[str, str]) -> list[tuple[dt.date, str]]:
+        """The (day, universe) entries of a written ``manifest``."""
+        days = [d for d in manifest.get(MANIFEST_DAYS, "").split(",") if d]
+        scope = manifest.get(MANIFEST_SCOPE, "")
+        return [(dt.date.fromisoformat(day), scope) for day in days]
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """[low, high): the ``TimeBucket`` labels of the partition's days."""
-        half = dt.timedelta(microseconds=self.bucket.width_ns // 2 // 1000)
-        shift = half if self.bucket.anchor == "end" else -half
-        start = dt.datetime.combine(self.first, dt.time())
-        end = dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time())
-        return start + shift, end + shift
+        return self.bucket.day_labels(self.first, self.last)
 
 
 @dataclass(frozen=True)
@@ -85,19 +127,14 @@ class OutputTarget(ABC):
 
     def partition_rows(self, frame: pl.DataFrame, partition: Partition) -> PartitionRows:
         """Which rows of a written table belong to ``partition``, whose new rows are
-        ``frame``: its days (widened to the new rows' buckets) and, with
-        ``partition_columns``, the values the new rows hold."""
+        ``frame``: those of its days and, with ``partition_columns``, of the values the new
+        rows hold."""
         if "TimeBucket" not in frame.columns:
             raise ConfigError(
                 "re-writing a partition needs a TimeBucket column; set dedupe_on_partition: "
                 "false for this output"
             )
         low, high = partition.bounds()
-        stamps = frame["TimeBucket"].drop_nulls()
-        if len(stamps):  # rows the partition labels outside its days are its own too
-            first, last = stamps.min(), stamps.max()
-            assert isinstance(first, dt.datetime) and isinstance(last, dt.datetime)
-            low, high = min(low, first), max(high, last + dt.timedelta(microseconds=1))
         columns = self.config.partition_columns or []
         values = frame.select(columns).unique().rows() if columns else []
         return PartitionRows(low, high, tuple(columns), values)

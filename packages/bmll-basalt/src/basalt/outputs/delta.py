@@ -3,20 +3,33 @@
 Each partition is written in one commit: with ``dedupe_on_partition`` it replaces the rows
 of the partition (its dates, and its values of ``partition_columns``) and adds the new ones
 at once, so a failed write leaves the table as it was and a re-write leaves no duplicates.
+The commit carries the partition's manifest (its days and universe) in its metadata; the
+table's history says which days are complete. Writers of a local table take turns (a lock
+file); a commit that lost a race with another writer's is made again on the new version.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
 
 from basalt.config.models import OutputConfig
 from basalt.errors import ConfigError
-from basalt.outputs.base import OutputTarget, Partition, PartitionRows
+from basalt.files import locked
+from basalt.outputs.base import MANIFEST_DAYS, OutputTarget, Partition, PartitionRows
+from basalt.storage import is_url
 
-__all__ = ["DeltaOutput"]
+__all__ = ["DeltaOutput", "manifest_entries"]
+
+COMMIT_ATTEMPTS = 5
+MANIFEST_REPLACES = "basalt.replaces"
+"""Manifest key of a commit: what earlier entries it replaces (table, days or universe)."""
+UNCHANGING = ("OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES")
+"""Operations of other writers that keep every row."""
 
 
 def _deltalake() -> Any:
@@ -58,6 +71,31 @@ def predicate(rows: PartitionRows) -> str | None:
     return " AND ".join(terms)
 
 
+def manifest_entries(history: list[dict[str, Any]]) -> set[tuple[dt.date, str]]:
+    """The (day, universe) entries a table's ``history`` (newest first, as
+    ``DeltaTable.history`` gives it) records as written. A commit of another writer that
+    may have changed rows forgets everything before it."""
+    entries: set[tuple[dt.date, str]] = set()
+    for commit in reversed(history):
+        if MANIFEST_DAYS not in commit:
+            if commit.get("operation") not in UNCHANGING:
+                entries.clear()
+            continue
+        new = Partition.entries({k: str(v) for k, v in commit.items()})
+        replaces = commit.get(MANIFEST_REPLACES)
+        if replaces == "table":
+            entries.clear()
+        days = {day for day, _ in new}
+        scopes = {scope for _, scope in new}
+        entries = {
+            (day, scope)
+            for day, scope in entries
+            if day not in days or (replaces == "universe" and scope not in scopes)
+        }
+        entries |= set(new)
+    return entries
+
+
 class DeltaOutput(OutputTarget):
     """A Delta table, one commit per partition."""
 
@@ -79,23 +117,43 @@ class DeltaOutput(OutputTarget):
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         deltalake = _deltalake()
         data = self.prepared(frame).collect()
-        options = dict(self.storage_options) or None
+        overwrite = self.config.delta_mode == "overwrite" and location not in self._overwritten
+        manifest = partition.manifest()
         arguments: dict[str, Any] = {
             "partition_by": self.config.partition_columns,
-            "storage_options": options,
+            "storage_options": dict(self.storage_options) or None,
             "mode": "append",
         }
-        overwrite = self.config.delta_mode == "overwrite" and location not in self._overwritten
         if overwrite:
             arguments |= {"mode": "overwrite", "schema_mode": "overwrite"}
-        elif self.config.dedupe_on_partition and self.exists(location):
+            manifest[MANIFEST_REPLACES] = "table"
+        elif self.config.dedupe_on_partition:
             condition = predicate(self.partition_rows(data, partition))
             if condition is not None:
                 arguments |= {"mode": "overwrite", "predicate": condition}
-        deltalake.write_deltalake(location, data.to_arrow(), **arguments)
+            manifest[MANIFEST_REPLACES] = "universe" if self.config.partition_columns else "days"
+        arguments["commit_properties"] = deltalake.CommitProperties(custom_metadata=manifest)
+        with self._turn(location):
+            for attempt in range(COMMIT_ATTEMPTS):
+                try:
+                    deltalake.write_deltalake(location, data.to_arrow(), **arguments)
+                    break
+                except deltalake.exceptions.CommitFailedError:
+                    if attempt == COMMIT_ATTEMPTS - 1:
+                        raise
         if overwrite:
             self._overwritten.add(location)
         return location
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _turn(location: str) -> Iterator[None]:
+        """Wait for the other writers of a local table."""
+        if is_url(location):
+            yield
+            return
+        with locked(location):
+            yield
 
     def scan(self, location: str) -> pl.LazyFrame:
         options = dict(self.storage_options) or None
@@ -110,6 +168,6 @@ class DeltaOutput(OutputTarget):
     def is_complete(self, location: str, partition: Partition) -> bool:
         if not self.exists(location):
             return False
-        low, high = partition.bounds()
-        rows = self.scan(location).filter(pl.col("TimeBucket").is_between(low, high, "left"))
-        return bool(rows.select(pl.len()).collect().item() > 0)
+        options = dict(self.storage_options) or None
+        history = _deltalake().DeltaTable(location, storage_options=options).history()
+        return partition.recorded(manifest_entries(history))

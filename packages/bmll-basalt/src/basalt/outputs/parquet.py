@@ -1,15 +1,20 @@
 """The ``parquet`` output target: one Parquet file per pass and date batch, or with
-``partition_columns`` one directory of hive-partitioned files."""
+``partition_columns`` one directory of hive-partitioned files.
+
+The partition's manifest (:class:`~basalt.outputs.base.Partition`) is in the key-value
+metadata of every file written, so it appears and disappears with them.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
-import uuid
 
 import polars as pl
 
 from basalt.config.models import OutputConfig
+from basalt.files import locked, remove_stale, temporary_name
 from basalt.outputs.base import OutputTarget, Partition
 from basalt.storage import is_url, open_storage
 
@@ -19,7 +24,7 @@ __all__ = ["ParquetOutput"]
 class ParquetOutput(OutputTarget):
     """A Parquet file (zstd) per partition, local or on S3, that appears only once complete;
     with ``partition_columns``, a local directory of ``column=value/`` files, swapped in
-    whole."""
+    whole (concurrent writers of one directory take turns)."""
 
     name = "parquet"
 
@@ -31,26 +36,32 @@ class ParquetOutput(OutputTarget):
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         prepared = self.prepared(frame)
         columns = self.config.partition_columns
+        manifest = partition.manifest()
         if not columns:
-            open_storage(location, self.storage_options).write_parquet(prepared, location)
+            open_storage(location, self.storage_options).write_parquet(prepared, location, manifest)
             return location
-        parent = os.path.dirname(os.path.abspath(location))
-        os.makedirs(parent, exist_ok=True)
-        partial = os.path.join(parent, f".{os.path.basename(location)}.{uuid.uuid4().hex}.tmp")
+        target = os.path.abspath(location)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        remove_stale(target)
+        partial = temporary_name(target)
         retired = f"{partial}.old"
         try:
             prepared.sink_parquet(
-                pl.PartitionBy(partial, key=columns), compression="zstd", mkdir=True
+                pl.PartitionBy(partial, key=columns),
+                compression="zstd",
+                metadata=manifest,
+                mkdir=True,
             )
             os.makedirs(partial, exist_ok=True)  # no rows: an empty directory
-            if os.path.isdir(location):
-                os.replace(location, retired)
-            try:
-                os.replace(partial, location)
-            except BaseException:
-                if os.path.isdir(retired):
-                    os.replace(retired, location)  # the earlier content stays
-                raise
+            with locked(target):
+                if os.path.isdir(target):
+                    os.replace(target, retired)
+                try:
+                    os.replace(partial, target)
+                except BaseException:
+                    if os.path.isdir(retired):
+                        os.replace(retired, target)  # the earlier content stays
+                    raise
         finally:
             for leftover in (partial, retired):
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -67,4 +78,12 @@ class ParquetOutput(OutputTarget):
         return open_storage(location, self.storage_options).exists(location)
 
     def is_complete(self, location: str, partition: Partition) -> bool:
-        return self.exists(location)
+        if self.config.partition_columns:
+            files = sorted(glob.glob(os.path.join(glob.escape(location), "**", "*.parquet")))
+            if not files:
+                return False
+            location = files[0]
+        storage = open_storage(location, self.storage_options)
+        if not storage.exists(location):
+            return False
+        return partition.recorded(Partition.entries(storage.file_metadata(location)))

@@ -1,25 +1,34 @@
 """The ``sql`` output target: a table in SQLite or PostgreSQL (SQLAlchemy).
 
 Each partition is written in one transaction — the table created when missing, the
-partition's earlier rows deleted (``dedupe_on_partition``), the new rows inserted — so a
-failed write leaves the table as it was. Table and column names are checked identifiers;
-values travel as bound parameters, never in the SQL text.
+partition's earlier rows deleted (``dedupe_on_partition``), the new rows inserted, its days
+recorded in the ``basalt_manifest`` table — so a failed or killed write leaves the database
+as it was. Writers of one table take turns: a transaction-scoped advisory lock per table on
+PostgreSQL, an immediate (write-locking) transaction on SQLite; so two runs writing the same
+partitions at once leave exactly one copy of every row. Table and column names are checked
+identifiers; values travel as bound parameters, never in the SQL text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
 from typing import Any
 
 import polars as pl
 
-from basalt.config.models import IDENTIFIER, OutputConfig
+from basalt.config.models import IDENTIFIER, PLACEHOLDERS, OutputConfig
 from basalt.errors import ConfigError
 from basalt.outputs.base import OutputTarget, Partition
 
-__all__ = ["SqlOutput", "table_name"]
+__all__ = ["MANIFEST_TABLE", "SqlOutput", "table_name"]
 
 BATCH_ROWS = 50_000
+MANIFEST_TABLE = "basalt_manifest"
+"""The table recording the days each partition write covered, per table and universe."""
+SQLITE_WAIT_SECONDS = 600
+"""How long a SQLite writer waits for another one to finish."""
 
 
 def _sqlalchemy() -> Any:
@@ -55,6 +64,39 @@ def _identifier(name: str, what: str) -> str:
     return name
 
 
+def _lock_key(name: str) -> int:
+    """A signed 64-bit key of the PostgreSQL advisory lock of table ``name``."""
+    digest = hashlib.blake2b(f"basalt:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _sqlite_write_transactions(engine: Any) -> None:
+    """Make every transaction of ``engine`` (SQLite) take the write lock when it begins and
+    include its DDL: the driver would otherwise begin lazily, after CREATE TABLE."""
+    sa = _sqlalchemy()
+
+    def no_driver_transactions(connection: Any, _: Any) -> None:
+        connection.isolation_level = None
+
+    def begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    sa.event.listen(engine, "connect", no_driver_transactions)
+    sa.event.listen(engine, "begin", begin_immediate)
+
+
+def _manifest_table(metadata: Any) -> Any:
+    sa = _sqlalchemy()
+    return sa.Table(
+        MANIFEST_TABLE,
+        metadata,
+        sa.Column("table_name", sa.Text(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("universe", sa.Text(), nullable=False),
+        sa.Column("written_at", sa.DateTime(), nullable=False),
+    )
+
+
 def table_name(location: str) -> str:
     """The table a rendered ``sql_table`` names: characters other than letters, digits and
     underscores, which only placeholder values (dates, universe specs) can bring, become
@@ -79,8 +121,12 @@ class SqlOutput(OutputTarget):
             raise ValueError("the sql output needs sql_connection (e.g. sqlite:///out.db)")
         if not config.sql_table:
             raise ValueError("the sql output needs sql_table")
-        names = ("datasetname", "universe", "start_date", "end_date", "pass")
-        literal = config.sql_table.format(**dict.fromkeys(names, "x"))
+        try:
+            literal = config.sql_table.format(**dict.fromkeys(PLACEHOLDERS, "x"))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"sql_table {config.sql_table!r} is not a valid template ({exc})"
+            ) from None
         if not re.match(IDENTIFIER, literal):  # placeholder values are made safe when filled
             raise ValueError(f"sql_table {config.sql_table!r} is not an identifier")
         try:
@@ -93,10 +139,17 @@ class SqlOutput(OutputTarget):
         if self._engine is None:
             assert self.config.sql_connection is not None
             url = _sqlalchemy().engine.make_url(self.config.sql_connection)
+            sqlite = url.get_backend_name() == "sqlite"
             if url.drivername == "postgresql":  # the driver Basalt installs: psycopg 3
                 url = url.set(drivername="postgresql+psycopg")
             # No pool: each partition's transaction opens and closes its own connection.
-            self._engine = _sqlalchemy().create_engine(url, poolclass=_sqlalchemy().NullPool)
+            self._engine = _sqlalchemy().create_engine(
+                url,
+                poolclass=_sqlalchemy().NullPool,
+                connect_args={"timeout": SQLITE_WAIT_SECONDS} if sqlite else {},
+            )
+            if sqlite:
+                _sqlite_write_transactions(self._engine)
         return self._engine
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
@@ -106,22 +159,54 @@ class SqlOutput(OutputTarget):
         for column in data.columns:
             _identifier(column, "column")
         columns = [sa.Column(c, _sql_type(t)) for c, t in data.schema.items()]
-        table = sa.Table(name, sa.MetaData(), *columns)
+        metadata = sa.MetaData()
+        table = sa.Table(name, metadata, *columns)
+        manifest = _manifest_table(metadata)
         first = name not in self._started
         with self.engine.begin() as connection:  # one transaction: all of it or nothing
+            self._lock(connection, name)
             exists = sa.inspect(connection).has_table(name)
             if exists and first and self.config.sql_if_exists == "fail":
                 raise ConfigError(f"sql table {name!r} exists (sql_if_exists: fail)")
+            if not sa.inspect(connection).has_table(MANIFEST_TABLE):
+                self._lock(connection, MANIFEST_TABLE)  # one creator of the shared table
+                manifest.create(connection, checkfirst=True)
             if exists and first and self.config.sql_if_exists == "replace":
                 table.drop(connection)
+                connection.execute(manifest.delete().where(manifest.c.table_name == name))
                 exists = False
             table.create(connection, checkfirst=True)
             if exists and self.config.dedupe_on_partition:
                 connection.execute(table.delete().where(self._rows(table, data, partition)))
             for chunk in data.iter_slices(BATCH_ROWS):
                 connection.execute(table.insert(), chunk.to_dicts())
+            self._record(connection, manifest, name, partition)
         self._started.add(name)
         return f"{self.engine.url.render_as_string(hide_password=True)}#{name}"
+
+    def _lock(self, connection: Any, name: str) -> None:
+        """Wait for the other writers of ``name`` (PostgreSQL; SQLite transactions hold the
+        database's write lock already)."""
+        if connection.dialect.name == "postgresql":
+            query = _sqlalchemy().text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(query, {"key": _lock_key(name)})
+
+    def _record(self, connection: Any, manifest: Any, name: str, partition: Partition) -> None:
+        """Record the days ``partition`` covered in table ``name``: they replace the
+        earlier records of those days (of its universe only, with ``partition_columns``,
+        whose rows of other universes stay)."""
+        sa = _sqlalchemy()
+        days = list(partition.covered)
+        replaced = sa.and_(manifest.c.table_name == name, manifest.c.day.in_(days))
+        if self.config.partition_columns:
+            replaced = sa.and_(replaced, manifest.c.universe == partition.scope)
+        connection.execute(manifest.delete().where(replaced))
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows = [
+            {"table_name": name, "day": day, "universe": partition.scope, "written_at": now}
+            for day in days
+        ]
+        connection.execute(manifest.insert(), rows)
 
     def _rows(self, table: Any, data: pl.DataFrame, partition: Partition) -> Any:
         sa = _sqlalchemy()
@@ -153,12 +238,20 @@ class SqlOutput(OutputTarget):
         return bool(_sqlalchemy().inspect(self.engine).has_table(table_name(location)))
 
     def is_complete(self, location: str, partition: Partition) -> bool:
-        if not self.exists(location):
-            return False
         sa = _sqlalchemy()
-        low, high = partition.bounds()
+        name = table_name(location)
         with self.engine.connect() as connection:
-            table = sa.Table(table_name(location), sa.MetaData(), autoload_with=connection)
-            bucket = table.c.TimeBucket
-            query = sa.select(sa.func.count()).where(bucket >= low, bucket < high)
-            return bool(connection.execute(query).scalar_one())
+            inspector = sa.inspect(connection)
+            if not (inspector.has_table(name) and inspector.has_table(MANIFEST_TABLE)):
+                return False
+            manifest = _manifest_table(sa.MetaData())
+            query = sa.select(manifest.c.day, manifest.c.universe).where(
+                manifest.c.table_name == name, manifest.c.day.in_(list(partition.covered))
+            )
+            entries = [(_date(day), universe) for day, universe in connection.execute(query)]
+        return partition.recorded(entries)
+
+
+def _date(value: Any) -> dt.date:
+    """A DATE as the driver returns it (SQLite: a string)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value

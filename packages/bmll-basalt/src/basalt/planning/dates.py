@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["BatchFreq", "DateBatch", "auto_freq", "date_batches"]
+if TYPE_CHECKING:
+    from basalt.config.models import AnalyticsConfig, PassConfig
+
+__all__ = ["BatchFreq", "DateBatch", "auto_freq", "date_batches", "pass_date_batches"]
 
 BatchFreq = Literal["W", "2W", "M"]
 
@@ -76,3 +79,14 @@ def _period_end(period: dt.date, freq: BatchFreq | None, end: dt.date) -> dt.dat
         following = (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return following - dt.timedelta(days=1)
     return period + dt.timedelta(days=6 if freq == "W" else 13)
+
+
+def pass_date_batches(config: AnalyticsConfig, pass_config: PassConfig) -> list[DateBatch]:
+    """The output partitions of ``pass_config``: BATCH_FREQ date batches (its own
+    ``batch_freq`` first; automatic by the length of the range without either)."""
+    freq = pass_config.batch_freq or config.BATCH_FREQ
+    if freq is None:
+        freq = auto_freq(config.START_DATE, config.end_date)
+    return date_batches(
+        config.START_DATE, config.end_date, freq, exclude_weekends=config.EXCLUDE_WEEKENDS
+    )

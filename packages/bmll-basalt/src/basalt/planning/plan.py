@@ -1,10 +1,12 @@
 """Planning a pass: output partitions, and per day the symbol batches and their inputs.
 
-For every date batch (an output partition) and every day in it, the universe is resolved,
-the files of the tables the pass needs are listed and sized from their footers, and the
-listings are packed into symbol batches that fit the memory budget. Inputs are then either
-scanned directly (predicate push-down on ListingId) or, for files not organised by listing,
-shredded once into per-batch local files — both give the same rows to the same batch.
+For every date batch (an output partition) and every day in it, the files of the tables the
+pass needs are listed per MIC — a MIC with none of them that day has a market holiday, one
+with only some of them fails the day — the universe is resolved, the files are sized from
+their footers, and the listings are packed into symbol batches that fit the memory budget.
+Inputs are then either scanned directly (predicate push-down on ListingId) or, for files
+not organised by listing, shredded once into per-batch local files — both give the same
+rows to the same batch.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import datetime as dt
 import glob
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from basalt.config.models import AnalyticsConfig, OutputConfig, PassConfig
 from basalt.errors import ConfigError, DataError
 from basalt.lake import Lake
 from basalt.passes import pass_sources, reads_lake
-from basalt.planning.dates import DateBatch, auto_freq, date_batches
+from basalt.planning.dates import DateBatch, pass_date_batches
 from basalt.planning.packing import pack_listings
 from basalt.planning.sizes import FileLayout, inspect_file, listing_bytes
 from basalt.plugins import Registry
@@ -32,7 +35,7 @@ from basalt.tasks import PassInput, TableInput, Task
 from basalt.timebuckets import BucketSpec
 from basalt.universes.base import Universe
 
-__all__ = ["PassPlanner", "output_location", "pass_date_batches"]
+__all__ = ["PassPlanner", "output_location"]
 
 log = logging.getLogger(__name__)
 BATCH_COLUMN = "BasaltBatch"
@@ -41,17 +44,6 @@ MEMORY_OVERHEAD = 3.0
 TASKS_PER_WORKER = 2
 """With several workers, a day is cut into at least this many tasks per worker: smaller tasks
 hold less memory, and a worker that finishes early takes over work at the end of a day."""
-
-
-def pass_date_batches(config: AnalyticsConfig, pass_config: PassConfig) -> list[DateBatch]:
-    """The output partitions of ``pass_config``: BATCH_FREQ date batches (its own
-    ``batch_freq`` first; automatic by the length of the range without either)."""
-    freq = pass_config.batch_freq or config.BATCH_FREQ
-    if freq is None:
-        freq = auto_freq(config.START_DATE, config.end_date)
-    return date_batches(
-        config.START_DATE, config.end_date, freq, exclude_weekends=config.EXCLUDE_WEEKENDS
-    )
 
 
 def output_location(
@@ -64,13 +56,19 @@ def output_location(
     try:
         return template.format(
             datasetname=config.DATASETNAME,
-            universe=config.UNIVERSE or "all",
+            universe=path_safe(config.UNIVERSE or "all"),
             start_date=batch.start.isoformat(),
             end_date=batch.end.isoformat(),
             **{"pass": f"{pass_config.name}_{side}" if side else pass_config.name},
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
+
+
+def path_safe(value: str) -> str:
+    """``value`` as one part of a path: characters other than letters, digits and
+    ``=,.+-_`` (a ``/`` above all) become underscores."""
+    return re.sub(r"[^\w=,.+-]", "_", value)
 
 
 @dataclass
@@ -92,6 +90,10 @@ class PassPlanner:
     """Locations of the partitions earlier passes failed to write in this run, by pass."""
     input_rows: dict[str, int] = field(default_factory=dict)
     """Rows of every lake file planned so far, by path."""
+    no_data: set[tuple[dt.date, str]] = field(default_factory=set)
+    """(day, MIC) of the days planned so far on which a MIC had no file (holidays)."""
+    days_without_listings: set[dt.date] = field(default_factory=set)
+    """Days planned so far on which no listing of the universe had data."""
 
     @property
     def pass_config(self) -> PassConfig:
@@ -197,18 +199,62 @@ class PassPlanner:
             )
         return next(iter(wanted), None)
 
+    def _day_files(self, day: dt.date, mics: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+        """The files of the pass's tables on ``day``, by table and MIC, of the MICs that are
+        open: that have a file of some table the pass or its universe reads (of those
+        every venue has each trading day). MICs without any are recorded in
+        :attr:`no_data`; a MIC with only some of them fails the day."""
+        tables = {**self.tables(), **{t: self.registry.tables[t] for t in self.universe.tables}}
+        found = {
+            mic: {name: table.files(self.lake, [mic], [day]) for name, table in tables.items()}
+            for mic in mics
+        }
+        daily = [name for name, table in tables.items() if table.every_venue_day]
+        opened = {mic for mic, files in found.items() if any(files[t] for t in daily)}
+        missing = [
+            tables[name].path(self.lake, mic, day)
+            for mic in sorted(opened)
+            for name in daily
+            if not found[mic][name]
+        ]
+        if missing:
+            raise DataError(
+                f"{day}: input file(s) missing while the other tables of their MIC have "
+                f"files that day: {', '.join(missing)}"
+            )
+        self.no_data.update((day, mic) for mic in mics if mic not in opened)
+        return {
+            name: {mic: found[mic][name] for mic in mics if mic in opened} for name in self.tables()
+        }
+
+    def _listings(self, day: dt.date) -> tuple[pl.DataFrame, dict[str, dict[str, list[str]]]]:
+        """The listings of ``day`` on open MICs, and the files of the pass's tables by table
+        and MIC."""
+        mics = self.universe.mics(self.lake, day)
+        resolved = None
+        if mics is None:
+            resolved = self.universe.resolve(self.lake, day)
+            mics = sorted(resolved["MIC"].unique().to_list())
+        by_table = self._day_files(day, mics)
+        open_mics = sorted({mic for of in by_table.values() for mic in of})
+        if resolved is None:
+            resolved = (
+                self.universe.resolve(self.lake, day)
+                if open_mics
+                else pl.DataFrame(schema={"ListingId": pl.Int64, "MIC": pl.String})
+            )
+        listings = resolved.filter(pl.col("MIC").is_in(open_mics))
+        if listings.is_empty():
+            self.days_without_listings.add(day)
+        return listings, by_table
+
     def day_tasks(self, partition: DateBatch, day: dt.date, index: Callable[[], int]) -> list[Task]:
         """The tasks of one day: one per symbol batch. A task scanning the lake directly gets
         the files of its listings' MICs only."""
-        listings = self.universe.resolve(self.lake, day)
+        listings, by_mic = self._listings(day)
         if listings.is_empty():
             return []
-        mics = sorted(listings["MIC"].unique().to_list())
-        by_mic = {
-            name: {mic: table.files(self.lake, [mic], [day]) for mic in mics}
-            for name, table in self.tables().items()
-        }
-        files = {name: [f for mic in mics for f in of[mic]] for name, of in by_mic.items()}
+        files = {name: [f for paths in of.values() for f in paths] for name, of in by_mic.items()}
         layouts = {
             name: [inspect_file(self.lake, f) for f in paths] for name, paths in files.items()
         }
@@ -240,7 +286,9 @@ class PassPlanner:
                 inputs[number]
                 if inputs is not None
                 else {
-                    name: TableInput(self.lake, tuple(f for mic in batch_mics for f in of[mic]))
+                    name: TableInput(
+                        self.lake, tuple(f for mic in batch_mics for f in of.get(mic, []))
+                    )
                     for name, of in by_mic.items()
                 }
             )
@@ -314,9 +362,14 @@ class PassPlanner:
                 rows = pl.concat(
                     [table.scan_file(self.lake, p).select(table.schema().names()) for p in paths]
                 )
-                rows.join(batch_map, on="ListingId").sink_parquet(
-                    pl.PartitionBy(target, key=BATCH_COLUMN, include_key=False), mkdir=True
-                )
+                try:
+                    rows.join(batch_map, on="ListingId").sink_parquet(
+                        pl.PartitionBy(target, key=BATCH_COLUMN, include_key=False), mkdir=True
+                    )
+                except Exception:
+                    for path in paths:  # name the file that broke it, if one did
+                        table.check_readable(self.lake, path)
+                    raise
             for number in range(len(batches)):
                 parts = sorted(
                     glob.glob(os.path.join(target, f"{BATCH_COLUMN}={number}", "*.parquet"))

@@ -31,6 +31,9 @@ class DataTable:
     schema_name: ClassVar[str]
     required_columns: ClassVar[tuple[str, ...]] = ("ListingId",)
     timestamp: ClassVar[str | None] = None
+    every_venue_day: ClassVar[bool] = True
+    """Whether every MIC has a file of the table on each of its trading days, so that a
+    missing file means lost data (false for feeds only some MICs or days have)."""
 
     @classmethod
     def schema(cls) -> pl.Schema:
@@ -67,6 +70,21 @@ class DataTable:
         ]
         fixes += [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in present]
         return frame.with_columns(fixes) if fixes else frame
+
+    @classmethod
+    def check_readable(cls, lake: Lake, path: str) -> None:
+        """Read every value of the file ``path`` as the table (casts included), in a
+        streaming pass; raise DataError naming the file if that fails — to find which file
+        broke a query over several."""
+        try:
+            cls.scan_file(lake, path).select(pl.all().null_count()).collect(engine="streaming")
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(
+                f"{path}: cannot be read as the {cls.name} table ({type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'})"
+            ) from exc
 
     @classmethod
     def empty(cls) -> pl.LazyFrame:

@@ -101,6 +101,7 @@ class CbboTable(L2Table):
     folder = "CBBO"
     prefix = "cbbo-"
     schema_name = "cbbo"
+    every_venue_day = False
 
 
 class ImbalanceTable(DataTable):
@@ -111,6 +112,7 @@ class ImbalanceTable(DataTable):
     folder = "Imbalance"
     prefix = "imbalance-"
     schema_name = "imbalance"
+    every_venue_day = False
     timestamp = "EventTimestamp"
     required_columns = ("ListingId",)
 

@@ -21,32 +21,57 @@ def _values(spec: str) -> list[str]:
 
 def reference_listings(lake: Lake, mics: list[str], day: dt.date) -> pl.DataFrame:
     """The reference rows of ``mics`` on ``day``, restricted to the universe columns."""
-    frame = ReferenceTable.scan(lake, mics, [day]).select(UNIVERSE_COLUMNS)
-    return frame.unique("ListingId", keep="first").sort("ListingId").collect()
+    files = ReferenceTable.files(lake, mics, [day])
+    frame = ReferenceTable.scan_files(lake, files).select(UNIVERSE_COLUMNS)
+    try:
+        return frame.unique("ListingId", keep="first").sort("ListingId").collect()
+    except Exception:
+        for path in files:  # name the file that broke it, if one did
+            ReferenceTable.check_readable(lake, path)
+        raise
 
 
 class AllListings(Universe):
     """Every listing of the lake's reference table for the day (the default)."""
 
     name = "all"
+    tables = (ReferenceTable.name,)
+
+    def mics(self, lake: Lake, day: dt.date) -> list[str]:
+        return lake.mics(ReferenceTable.folder)
 
     def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
-        return reference_listings(lake, lake.mics(ReferenceTable.folder), day)
+        return reference_listings(lake, self.mics(lake, day), day)
 
 
 class MicUniverse(Universe):
     """Every listing of the given MICs: ``mic=XLON`` or ``mic=XLON,XPAR``."""
 
     name = "mic"
+    tables = (ReferenceTable.name,)
+
+    def __init__(self, value: str = "") -> None:
+        super().__init__(value)
+        if not _values(value):
+            raise ValueError("mic= needs at least one MIC, e.g. mic=XLON")
+
+    def mics(self, lake: Lake, day: dt.date) -> list[str]:
+        return [mic.upper() for mic in _values(self.value)]
 
     def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
-        return reference_listings(lake, _values(self.value), day)
+        return reference_listings(lake, self.mics(lake, day), day)
 
 
 class TickerUniverse(Universe):
     """Listings with the given tickers on any MIC: ``ticker=AMZN,GOOG``."""
 
     name = "ticker"
+    tables = (ReferenceTable.name,)
+
+    def __init__(self, value: str = "") -> None:
+        super().__init__(value)
+        if not _values(value):
+            raise ValueError("ticker= needs at least one ticker, e.g. ticker=AMZN")
 
     def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
         listings = reference_listings(lake, lake.mics(ReferenceTable.folder), day)
