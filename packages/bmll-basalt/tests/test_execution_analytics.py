@@ -54,7 +54,7 @@ def trade(
     kind: str,
     aggressor: int | None,
     size: float,
-    price: float,
+    price: float | None,
     point: float | None,
     **extra: object,
 ) -> dict[str, object]:
@@ -132,6 +132,35 @@ def test_trade_breakdown_by_type_and_aggressor() -> None:
     assert first["DarkVWAPUnknownAggressor"] == pytest.approx(10.05)
     assert first["DarkVolumeWeightedPricePlacementUnknownAggressor"] is None
     assert first["DarkVolumeBuyAggressor"] == 0
+
+
+def test_unpriced_trades_count_in_volume_and_not_in_vwap() -> None:
+    trades = [
+        trade(5, "LIT", BUY, 100, 10.0, 1.0),
+        trade(6, "LIT", BUY, 1000, None, None),  # no Price: no TradeNotional, no LocalPrice
+        trade(7, "LIT", BUY, 50, 10.3, 0.0),
+    ]
+    config = {"trade_breakdown": [{"trade_types": "LIT", "aggressor_sides": "Buy"}]}
+    row = bucket(compute(config, fills=[], trades=trades), 1)
+    assert row["LitVolumeBuyAggressor"] == 1150
+    assert row["LitVWAPBuyAggressor"] == pytest.approx((1000 + 515) / 150, rel=1e-12)
+    assert row["LitVolumeWeightedPricePlacementBuyAggressor"] == pytest.approx(50 / 150)
+
+
+def test_sums_keep_nine_decimals() -> None:
+    fills = [l3(10, BID, 1, 10.000012345), l3(20, BID, 2, 10.000054321)]
+    trades = [trade(5, "DARK", SELL, 0.5, 1.0, None), trade(6, "DARK", SELL, 0.0000125, 1.0, None)]
+    config = {
+        "l3_execution": [{"sides": "Bid"}],
+        "trade_breakdown": [
+            {"trade_types": "DARK", "aggressor_sides": "Sell", "measures": "Volume"}
+        ],
+    }
+    row = bucket(compute(config, fills, trades), 1)
+    assert row["ExecutedVolumeBid"] == 3
+    vwap = (10.000012345 + 2 * 10.000054321) / 3
+    assert row["VwapBid"] == pytest.approx(vwap, rel=1e-12, abs=0)
+    assert row["DarkVolumeSellAggressor"] == 0.5000125
 
 
 def test_buckets_of_either_input_join_without_leftovers() -> None:
@@ -285,7 +314,15 @@ def test_invariants(
 class TestExecutionContract(AnalyticContract):
     analytic = ExecutionAnalytic
     tables = {"l3": l3_frame(FILLS), "trades": trades_frame(TRADES)}
-    expected_columns = ExecutionConfig().output_columns()
+    expected_columns = [
+        *("ExecutedVolumeBid", "ExecutedVolumeAsk", "VwapBid", "VwapAsk", "TradeImbalance"),
+        *(
+            f"{kind}{measure}{aggressor}Aggressor"
+            for kind in ("Lit", "Dark")
+            for measure in ("Volume", "VWAP", "VolumeWeightedPricePlacement")
+            for aggressor in ("Buy", "Sell", "Unknown")
+        ),
+    ]
 
 
 class TestExecutionFamiliesContract(AnalyticContract):
@@ -296,7 +333,16 @@ class TestExecutionFamiliesContract(AnalyticContract):
         "l3_execution": [{"sides": "Ask", "market_states": CONTINUOUS}],
         "trade_breakdown": [{"trade_types": "LIT", "aggressor_sides": ["Buy", "Sell"]}],
     }
-    expected_columns = ExecutionConfig.model_validate(config).output_columns()
+    expected_columns = [
+        "E_ExecutedVolumeAsk",
+        "E_VwapAsk",
+        "E_LitVolumeBuyAggressor",
+        "E_LitVolumeSellAggressor",
+        "E_LitVWAPBuyAggressor",
+        "E_LitVWAPSellAggressor",
+        "E_LitVolumeWeightedPricePlacementBuyAggressor",
+        "E_LitVolumeWeightedPricePlacementSellAggressor",
+    ]
 
 
 # --- oracle: a real LOBSTER message file ------------------------------------------------------

@@ -13,7 +13,7 @@ import talib
 from pydantic import ValidationError
 
 from basalt.analytics.generic import GenericAnalytic, GenericConfig
-from basalt.analytics.regroup import duration_seconds
+from basalt.analytics.regroup import duration_seconds, in_listing_currency
 from basalt.errors import ConfigError
 from basalt.testing import AnalyticContract, run_analytic
 from basalt.timebuckets import BucketSpec
@@ -96,6 +96,95 @@ def test_regrouping_by_instrument_joins_it_from_the_universe() -> None:
     assert frame.columns == ["InstrumentId", "TimeBucket", "InstrumentVolume", "InstrumentClose"]
     # Listings 1 and 2 share instrument 10; 'last' follows time, then ListingId.
     assert frame.rows() == [(10, at(5), 165.0, 9.9), (30, at(5), 7.0, 3.0)]
+
+
+QUOTED = UNIVERSE.with_columns(CurrencyCode=pl.Series(["GBX", "EUR", "GBX"]))
+"""Instrument 10 is listed on XLON in pence (listing 1) and on XPAR in euros (listing 2)."""
+PRICES = [(1, 1, 100, 1010.0), (2, 1, 50, 11.6), (3, 1, 7, 300.0)]
+
+
+def regroup(config: Mapping[str, object], universe: pl.DataFrame = QUOTED) -> pl.DataFrame:
+    return run_analytic(
+        GenericAnalytic,
+        {"pass1": source(PRICES).with_columns(VWAP=pl.col("Close"), High=pl.col("Close"))},
+        {"resample_rule": "5m", **config},
+        universe=universe,
+        input_buckets={"pass1": MINUTE},
+    )
+
+
+@pytest.mark.parametrize("column", ["Close", "High", "VWAP"])
+def test_regrouping_prices_of_listings_in_different_currencies_warns(column: str) -> None:
+    config = {"group_by": ["InstrumentId", "TimeBucket"], "aggregations": {column: "last"}}
+    with pytest.warns(
+        UserWarning,
+        match=rf"generic: combining {column} mixes currencies, in InstrumentId=10 \(EUR/GBX\);",
+    ):
+        regroup(config)
+
+
+@pytest.mark.parametrize(
+    ("group_by", "aggregations", "universe"),
+    [
+        (["InstrumentId", "TimeBucket"], {"Volume": "sum", "Close": "count"}, QUOTED),
+        (["MIC", "TimeBucket"], {"Close": "last"}, QUOTED),  # one currency per venue
+        (["ListingId", "TimeBucket"], {"Close": "last"}, QUOTED),
+        (
+            ["InstrumentId", "TimeBucket"],
+            {"Close": "last"},
+            QUOTED.with_columns(CurrencyCode=pl.lit("EUR")),
+        ),
+        (["InstrumentId", "TimeBucket"], {"Close": "last"}, UNIVERSE),  # currencies unknown
+    ],
+)
+def test_regrouping_without_mixing_currencies_does_not_warn(
+    group_by: list[str], aggregations: dict[str, str], universe: pl.DataFrame
+) -> None:
+    frame = regroup({"group_by": group_by, "aggregations": aggregations}, universe)
+    assert frame.height > 0
+
+
+def test_regrouping_every_listing_together_warns() -> None:
+    with pytest.warns(
+        UserWarning, match=r"combining Close mixes currencies, in all listings \(EUR/GBX\)"
+    ):
+        regroup({"group_by": "TimeBucket", "aggregations": {"Close": "max"}})
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("TradeTotalClose", True),
+        ("TradeBidHigh", True),
+        ("TradeTotalVWAP", True),
+        ("VwapAsk", True),
+        ("LitVWAPBuyAggressor", True),
+        ("BidPrice1", True),
+        ("TradeTotalMedianPrice", True),
+        ("TradeTotalNotional", True),
+        ("AskCumNotional5TWA", True),
+        ("SpreadAbs", True),
+        ("MidClose", True),
+        ("EffectiveSpread1s", True),
+        ("PriceImpact5s", True),
+        ("TradeTotalVolume", False),
+        ("TradeTotalCount", False),
+        ("TradeTotalNotionalEUR", False),
+        ("TradeTotalAuctionNotional", False),
+        ("BlockTradeAvgNotional", False),
+        ("SpreadBps", False),
+        ("PricePoint", False),
+        ("LitVolumeWeightedPricePlacementBuyAggressor", False),
+        ("DiscrepancyToPreTradeMid", False),
+        ("ImbalanceCumNotional5", False),
+        ("ArrivalFlowImbalance", False),
+        ("TradeTotalVolatility", False),
+        ("L2VolatilityMidStd", False),
+        ("OddLotTradeCount", False),
+    ],
+)
+def test_columns_in_the_listing_currency_by_name(column: str, expected: bool) -> None:
+    assert in_listing_currency(column) is expected
 
 
 def test_every_aggregation() -> None:

@@ -1,6 +1,6 @@
 """Pipelines of several passes on a generated lake: 1-minute trade metrics per listing, then
-15-minute metrics per instrument with TA-Lib indicators, checked against the first pass's
-output and TA-Lib called directly."""
+15-minute bars per listing with TA-Lib indicators and 15-minute volumes per instrument,
+checked against the lake's trades read with plain polars and TA-Lib called directly."""
 
 from __future__ import annotations
 
@@ -32,11 +32,14 @@ INDICATORS = [
     {"name": "SMA", "input_col": "TradeTotalClose", "timeperiod": 4},
     {"name": "RSI", "input_col": "TradeTotalClose", "timeperiod": 4},
 ]
+BARS = ["TradeTotalVolume", "TradeTotalHigh", "TradeTotalLow", "TradeTotalClose"]
 QUARTER_COLUMNS = [
-    "InstrumentId",
+    "ListingId",
     "TimeBucket",
-    "TradeTotalVolume",
-    "TradeTotalClose",
+    "MIC",
+    "Ticker",
+    "InstrumentId",
+    *BARS,
     "Sma4",
     "Rsi4",
 ]
@@ -50,10 +53,20 @@ PASS2 = {
     "modules": ["generic"],
     "generic": {
         "source_pass": "minute",
+        "group_by": ["ListingId", "TimeBucket"],
+        "resample_rule": "15m",
+        "aggregations": dict(zip(BARS, ["sum", "max", "min", "last"], strict=True)),
+        "talib_indicators": INDICATORS,
+    },
+}
+PASS3 = {
+    "name": "instrument",
+    "modules": ["generic"],
+    "generic": {
+        "source_pass": "minute",
         "group_by": ["InstrumentId", "TimeBucket"],
         "resample_rule": "15m",
-        "aggregations": {"TradeTotalVolume": "sum", "TradeTotalClose": "last"},
-        "talib_indicators": INDICATORS,
+        "aggregations": {"TradeTotalVolume": "sum"},  # shares add up across venues
     },
 }
 
@@ -84,8 +97,49 @@ def run(lake: Path, out: Path, passes: list[dict[str, Any]], **settings: Any) ->
 @pytest.fixture(scope="module")
 def outputs(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     out = tmp_path_factory.mktemp("out")
-    run(lake, out, [PASS1, PASS2])
-    return {name: pl.read_parquet(out / f"{name}.parquet") for name in ("minute", "quarter")}
+    run(lake, out, [PASS1, PASS2, PASS3])
+    names = ("minute", "quarter", "instrument")
+    return {name: pl.read_parquet(out / f"{name}.parquet") for name in names}
+
+
+def lake_trades(lake: Path) -> pl.DataFrame:
+    """The lake's lit continuous trades (what ``trade`` counts by default), with plain polars:
+    listing, instrument, time, size, price, and the 15-minute bucket (L − 15 min, L]."""
+    instruments = pl.scan_parquet(lake / "Reference" / "**" / "*.parquet").select(
+        "ListingId", "InstrumentId"
+    )
+    ns = pl.col("TradeTimestampNanoseconds").dt.epoch("ns")
+    return (
+        pl.scan_parquet(lake / "Trades-Plus" / "**" / "*.parquet")
+        .filter(pl.col("Classification") == "LIT_CONTINUOUS")
+        .select(
+            "ListingId",
+            pl.col("TradeTimestampNanoseconds").alias("Time"),
+            "Size",
+            (pl.col("TradeNotional") / pl.col("Size")).alias("Price"),
+            pl.from_epoch((ns + QUARTER - 1) // QUARTER * QUARTER, time_unit="ns").alias(
+                "TimeBucket"
+            ),
+        )
+        .join(instruments.unique(), on="ListingId", how="left")
+        .sort("ListingId", "Time", maintain_order=True)
+        .collect()
+    )
+
+
+def expected_bars(lake: Path) -> pl.DataFrame:
+    """Each listing's 15-minute volume, high, low and close, from the lake's trades."""
+    return (
+        lake_trades(lake)
+        .group_by("ListingId", "TimeBucket", maintain_order=True)
+        .agg(
+            pl.col("Size").sum().alias("TradeTotalVolume"),
+            pl.col("Price").max().alias("TradeTotalHigh"),
+            pl.col("Price").min().alias("TradeTotalLow"),
+            pl.col("Price").last().alias("TradeTotalClose"),
+        )
+        .sort("ListingId", "TimeBucket")
+    )
 
 
 def test_the_first_pass_runs_in_many_batches(outputs: dict[str, pl.DataFrame]) -> None:
@@ -94,35 +148,37 @@ def test_the_first_pass_runs_in_many_batches(outputs: dict[str, pl.DataFrame]) -
     assert not minute.select("ListingId", "TimeBucket").is_duplicated().any()
 
 
-def test_the_second_pass_aggregates_each_instrument_and_quarter_once(
-    outputs: dict[str, pl.DataFrame],
+def test_the_second_pass_makes_each_listings_bars_from_its_trades(
+    lake: Path, outputs: dict[str, pl.DataFrame]
 ) -> None:
-    minute, quarter = outputs["minute"], outputs["quarter"]
-    ns = pl.col("TimeBucket").dt.epoch("ns")
+    quarter = outputs["quarter"]
+    assert quarter.columns == QUARTER_COLUMNS
+    got = quarter.select("ListingId", "TimeBucket", *BARS).sort("ListingId", "TimeBucket")
+    assert_frame_equal(got, expected_bars(lake), check_dtypes=False)
+
+
+def test_regrouping_by_instrument_adds_the_volumes_of_both_venues(
+    lake: Path, outputs: dict[str, pl.DataFrame]
+) -> None:
     expected = (
-        minute.sort("InstrumentId", "TimeBucket", "ListingId")
-        .group_by(
-            "InstrumentId",
-            # An end-labelled minute (L − 1 min, L] lies in the quarter ending at L rounded up.
-            pl.from_epoch((ns + QUARTER - 1) // QUARTER * QUARTER, time_unit="ns"),
-            maintain_order=True,
-        )
-        .agg(pl.col("TradeTotalVolume").sum(), pl.col("TradeTotalClose").last())
+        lake_trades(lake)
+        .group_by("InstrumentId", "TimeBucket")
+        .agg(pl.col("Size").sum().alias("TradeTotalVolume"))
         .sort("InstrumentId", "TimeBucket")
     )
-    assert quarter.columns == QUARTER_COLUMNS
-    assert_frame_equal(quarter.select(expected.columns), expected, check_dtypes=False)
-    # Cross-listed instruments (XPAR listings 4, 8 of XLON instruments) sum both venues.
-    assert quarter["TradeTotalVolume"].sum() == minute["TradeTotalVolume"].sum()
-    assert quarter.select("InstrumentId").n_unique() == 7
+    instrument = outputs["instrument"]
+    assert instrument.columns == ["InstrumentId", "TimeBucket", "TradeTotalVolume"]
+    assert_frame_equal(instrument, expected, check_dtypes=False)
+    # 8 listings, 7 instruments: one is listed on XLON (in pence) and on XPAR (in euros).
+    assert instrument.select("InstrumentId").n_unique() == 7
 
 
-def test_indicators_equal_talib_on_each_instruments_series(
+def test_indicators_equal_talib_on_each_listings_series(
     outputs: dict[str, pl.DataFrame],
 ) -> None:
     quarter = outputs["quarter"]
     checked = 0
-    for (instrument,), unordered in quarter.group_by("InstrumentId"):
+    for (listing,), unordered in quarter.group_by("ListingId"):
         rows = unordered.sort("TimeBucket")
         close = rows["TradeTotalClose"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         for column, values in {
@@ -130,16 +186,31 @@ def test_indicators_equal_talib_on_each_instruments_series(
             "Rsi4": talib.RSI(close, timeperiod=4),
         }.items():
             got = rows[column].fill_null(np.nan).to_numpy()  # null where TA-Lib gives NaN
-            np.testing.assert_allclose(got, values, rtol=1e-12, err_msg=str(instrument))
+            np.testing.assert_allclose(got, values, rtol=1e-12, err_msg=str(listing))
             checked += int((~np.isnan(values)).sum())
-    assert checked > 100  # both days of every instrument, in one series
+    assert checked > 100  # both days of every listing, in one series
 
 
 def test_passes_reading_passes_run_in_worker_processes(lake: Path, tmp_path: Path) -> None:
-    """Tasks travel to spawned workers: everything they carry must pickle."""
+    """Tasks travel to spawned workers: everything they carry must pickle, and the bars they
+    make are those of the lake's trades."""
     run(lake, tmp_path, [PASS1, PASS2], EXECUTOR="local", NUM_WORKERS=2)
     quarter = pl.read_parquet(tmp_path / "quarter.parquet")
-    assert quarter.columns == QUARTER_COLUMNS and quarter.height > 0
+    bars = quarter.select("ListingId", "TimeBucket", *BARS).sort("ListingId", "TimeBucket")
+    assert_frame_equal(bars, expected_bars(lake), check_dtypes=False)
+    daily = (
+        lake_trades(lake)
+        .group_by("ListingId", pl.col("Time").dt.date().alias("Day"))
+        .agg(pl.col("Size").sum())
+        .sort("ListingId", "Day")
+    )
+    assert daily.height == 8 * 2
+    assert_frame_equal(
+        quarter.group_by("ListingId", pl.col("TimeBucket").dt.date().alias("Day"))
+        .agg(pl.col("TradeTotalVolume").sum().alias("Size"))
+        .sort("ListingId", "Day"),
+        daily,
+    )
 
 
 def test_a_pass_reading_a_pass_per_batch_sees_its_listings_and_day(
@@ -191,7 +262,7 @@ def test_analytics_list_follows_a_pass_into_the_next() -> None:
             "has no input trades \\(its inputs: minute\\)",
         ),
         (
-            [PASS1, {**PASS2, "modules": ["generic", "trade"]}],
+            [PASS1, {**PASS3, "modules": ["generic", "trade"]}],
             "key their rows differently",
         ),
         ([PASS1, {**PASS2, "timeline_mode": "dense"}], "needs a pass over lake tables"),
@@ -362,8 +433,8 @@ def test_only_what_this_run_wrote_or_kept_is_read(small_lake: Path, tmp_path: Pa
     (tmp_path / "copy.parquet").unlink()
     resumed = run_pipeline(Pipeline(validate_config({**raw, "RESUME": True}), "test"))
     assert resumed.ok and resumed.passes[0].skipped and resumed.passes[1].outputs
-    empty = {**raw, "UNIVERSE": "mic=XNYS"}  # no such listings: p1 writes nothing
+    empty = {**raw, "UNIVERSE": "mic=XNYS"}  # no such listings: p1 reads nothing
     (tmp_path / "copy.parquet").unlink()
-    summary = run_pipeline(Pipeline(validate_config(empty), "test"))
-    assert summary.ok and summary.passes[1].outputs == []
+    with pytest.raises(ConfigError, match="universe 'mic=XNYS' has no listing with data"):
+        run_pipeline(Pipeline(validate_config(empty), "test"))
     assert not (tmp_path / "copy.parquet").exists()

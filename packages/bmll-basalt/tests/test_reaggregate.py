@@ -91,6 +91,39 @@ def test_daily_weights_are_each_listings_day_total() -> None:
     assert group(frame, "A", T)["TradeTotalVWAP"] == pytest.approx((10 * 320 + 12 * 400) / 720)
 
 
+DAY2 = T + dt.timedelta(days=1)
+MIDNIGHT = dt.datetime(2024, 3, 5)  # the minute (23:59, 00:00] of 2024-03-04
+TWO_DAYS = pl.LazyFrame(
+    {
+        "ListingId": [1, 1, 2, 2, 1, 2],
+        "TimeBucket": [T, LATER, T, MIDNIGHT, DAY2, DAY2],
+        "TradeTotalNotionalEUR": [100.0, 300.0, 100.0, 400.0, 50.0, 450.0],
+        "TradeTotalVWAP": [10.0, 11.0, 20.0, 21.0, 12.0, 22.0],
+    },
+    schema_overrides={"TimeBucket": pl.Datetime("ns")},
+)
+
+
+@pytest.mark.parametrize("mode", ["daily", "bucket"])
+def test_weights_of_several_days(mode: str) -> None:
+    frame = run_analytic(
+        ReaggregateAnalytic,
+        {"minute": TWO_DAYS, "members": pl.LazyFrame({"ListingId": [1, 2], "IndexId": "A"})},
+        {"source_pass": "minute", "group_pass": "members", "weight_mode": mode},
+        input_buckets={"minute": BucketSpec(60)},
+    )
+    day1, day2 = group(frame, "A", T), group(frame, "A", DAY2)
+    assert (day1["TradeTotalNotionalEUR"], day2["TradeTotalNotionalEUR"]) == (200.0, 500.0)
+    if mode == "daily":
+        # Day totals: 2024-03-04 listing 1 400, listing 2 500 (its midnight bucket included);
+        # 2024-03-05 listing 1 50, listing 2 450.
+        assert day1["TradeTotalVWAP"] == pytest.approx((10 * 400 + 20 * 500) / 900, rel=1e-12)
+    else:
+        assert day1["TradeTotalVWAP"] == pytest.approx((10 * 100 + 20 * 100) / 200, rel=1e-12)
+    assert day2["TradeTotalVWAP"] == pytest.approx((12 * 50 + 22 * 450) / 500, rel=1e-12)
+    assert group(frame, "A", MIDNIGHT)["TradeTotalVWAP"] == pytest.approx(21.0, rel=1e-12)
+
+
 def test_resampling_and_explicit_rules(tmp_path: Path) -> None:
     members = tmp_path / "members.csv"
     MEMBERS.collect().write_csv(members)
@@ -107,6 +140,59 @@ def test_resampling_and_explicit_rules(tmp_path: Path) -> None:
     )
     a = group(frame, "A", T.replace(minute=5))
     assert (a["Other"], a["TradeTotalVolume"]) == (3.0, 10.0)  # last: 10:02, listing 2
+
+
+QUOTED = pl.DataFrame({"ListingId": [1, 2, 3], "CurrencyCode": ["GBX", "EUR", "GBX"]})
+"""Listing 2 quotes in euros, the others in pence: index A (1, 2) mixes them, B (3, 1) not."""
+
+
+def test_combining_prices_of_listings_in_different_currencies_warns() -> None:
+    config = {"source_pass": "minute", "group_pass": "members"}
+    tables = {"minute": SOURCE, "members": MEMBERS}
+    with pytest.warns(UserWarning) as caught:
+        run_analytic(
+            ReaggregateAnalytic,
+            tables,
+            config,
+            universe=QUOTED,
+            input_buckets={"minute": BucketSpec(60)},
+        )
+    [warning] = caught
+    assert str(warning.message).startswith(
+        "reaggregate: combining TradeTotalVWAP mixes currencies, in IndexId=A (EUR/GBX); "
+    )
+
+
+@pytest.mark.parametrize(
+    ("universe", "members"),
+    [
+        (QUOTED, pl.LazyFrame({"ListingId": [1, 3], "IndexId": ["A", "A"]})),  # pence only
+        (QUOTED.with_columns(CurrencyCode=pl.lit("EUR")), MEMBERS),
+        (QUOTED.drop("CurrencyCode"), MEMBERS),
+    ],
+)
+def test_combining_prices_in_one_currency_does_not_warn(
+    universe: pl.DataFrame, members: pl.LazyFrame
+) -> None:
+    frame = run_analytic(
+        ReaggregateAnalytic,
+        {"minute": SOURCE, "members": members},
+        {"source_pass": "minute", "group_pass": "members"},
+        universe=universe,
+        input_buckets={"minute": BucketSpec(60)},
+    )
+    assert frame.height > 0
+
+
+def test_combining_volumes_of_listings_in_different_currencies_does_not_warn() -> None:
+    frame = run_analytic(
+        ReaggregateAnalytic,
+        {"minute": SOURCE.drop("TradeTotalVWAP"), "members": MEMBERS},
+        {"source_pass": "minute", "group_pass": "members"},
+        universe=QUOTED,
+        input_buckets={"minute": BucketSpec(60)},
+    )
+    assert group(frame, "A", T)["TradeTotalVolume"] == 40.0
 
 
 def test_default_rules() -> None:

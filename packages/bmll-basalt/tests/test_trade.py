@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -74,9 +75,10 @@ def test_totals_of_the_first_bucket() -> None:
     row = bucket(compute(config), 1)
     assert row["TradeTotalVolume"] == 300
     assert row["TradeTotalCount"] == 3
-    assert row["TradeTotalNotional"] == pytest.approx(1000 + 510 + 1485)
-    assert row["TradeTotalNotionalEUR"] == pytest.approx(2995 / 2)
-    assert row["TradeTotalVWAP"] == pytest.approx(2995 / 300)
+    # Sums are exact to 1e-9 (10.2 · 50 is 509.99999999999994 in binary floating point).
+    assert row["TradeTotalNotional"] == 1000 + 510 + 1485
+    assert row["TradeTotalNotionalEUR"] == 2995 / 2
+    assert row["TradeTotalVWAP"] == 2995 / 300
     assert (
         row["TradeTotalOpen"],
         row["TradeTotalHigh"],
@@ -85,6 +87,83 @@ def test_totals_of_the_first_bucket() -> None:
     ) == (10.0, 10.2, 9.9, 9.9)
     assert row["TradeTotalAvgPrice"] == pytest.approx((10.0 + 10.2 + 9.9) / 3)
     assert row["TradeTotalMedianPrice"] == 10.0
+
+
+def unpriced(seconds: float, side: int, size: float, **extra: object) -> dict[str, object]:
+    """A trade print without a price: no Price, TradeNotional or EUR notional."""
+    return trade(seconds, side, size, 0.0, Price=None, TradeNotional=None, **extra) | {
+        "TradeNotionalEUR": None
+    }
+
+
+# Three priced trades (10:00:10 Ask 100 @ 10, :20 Bid 50 @ 12, :40 Ask 50 @ 11) between
+# unpriced ones, first and last of the bucket among them.
+PRICED_AND_UNPRICED = [
+    unpriced(5, BID, 30),
+    trade(10, ASK, 100, 10.0),
+    trade(20, BID, 50, 12.0),
+    unpriced(30, ASK, 1000),
+    trade(40, ASK, 50, 11.0),
+    unpriced(50, UNKNOWN, 40),
+]
+
+
+def test_unpriced_trades_count_in_volume_and_count_and_in_no_price_measure() -> None:
+    measures = [
+        "Volume",
+        "Count",
+        "UnpricedVolume",
+        "Notional",
+        "VWAP",
+        "OHLC",
+        "AvgPrice",
+        "MedianPrice",
+        "Volatility",
+    ]
+    config = {"generic_metrics": [{"sides": ["Ask", "Total"], "measures": measures}]}
+    row = bucket(compute(config, PRICED_AND_UNPRICED), 1)
+    assert (row["TradeTotalVolume"], row["TradeTotalCount"]) == (1270, 6)
+    assert row["TradeTotalUnpricedVolume"] == 1070
+    assert row["TradeTotalNotional"] == 1000 + 600 + 550
+    assert row["TradeTotalVWAP"] == pytest.approx(2150 / 200, rel=1e-12)
+    ohlc = [row[f"TradeTotal{part}"] for part in ("Open", "High", "Low", "Close")]
+    assert ohlc == [10.0, 12.0, 10.0, 11.0]
+    assert row["TradeTotalAvgPrice"] == pytest.approx(11.0, rel=1e-12)
+    assert row["TradeTotalMedianPrice"] == 11.0
+    returns = [math.log(12 / 10), math.log(11 / 12)]
+    std = abs(returns[0] - returns[1]) / math.sqrt(2)  # ddof 1 over two returns
+    assert row["TradeTotalVolatility"] == pytest.approx(std * math.sqrt(2 * 252 * 86400 / 60))
+    assert (row["TradeAskVolume"], row["TradeAskCount"], row["TradeAskUnpricedVolume"]) == (
+        1150,
+        3,
+        1000,
+    )
+    assert row["TradeAskVWAP"] == pytest.approx(1550 / 150, rel=1e-12)
+    assert (row["TradeAskOpen"], row["TradeAskClose"]) == (10.0, 11.0)
+
+
+def test_a_bucket_of_unpriced_trades_has_volume_and_no_prices() -> None:
+    rows = [unpriced(5, ASK, 30), unpriced(10, BID, 20)]
+    config = {"generic_metrics": [{"measures": ["Volume", "UnpricedVolume", "VWAP", "OHLC"]}]}
+    row = bucket(compute(config, rows), 1)
+    assert (row["TradeTotalVolume"], row["TradeTotalUnpricedVolume"]) == (50, 50)
+    assert [row[f"TradeTotal{p}"] for p in ("VWAP", "Open", "High", "Low", "Close")] == [None] * 5
+
+
+def test_per_trade_price_metrics_leave_unpriced_trades_out() -> None:
+    rows = [
+        quoted(10, ASK, 10.02, PostTradeMid1000ms=10.01),
+        {**quoted(20, ASK, 10.0, PostTradeMid1000ms=10.03), "Price": None, "TradeNotional": None},
+    ]
+    config = {
+        "discrepancy_metrics": [{"references": "PreTradeMid", "aggregations": ["Mean", "VWA"]}],
+        "impact_metrics": [{"variant": ["EffectiveSpread", "RealizedSpread"]}],
+    }
+    row = bucket(compute(config, rows), 1)
+    assert row["DiscrepancyToPreTradeMid"] == pytest.approx(20.0, rel=1e-9)
+    assert row["DiscrepancyToPreTradeMidVWA"] == pytest.approx(20.0, rel=1e-9)
+    assert row["EffectiveSpread1s"] == pytest.approx(2 * 0.02, rel=1e-9)
+    assert row["RealizedSpread1s"] == pytest.approx(2 * 0.01, rel=1e-9)
 
 
 def test_sides_follow_the_aggressor() -> None:
@@ -137,7 +216,7 @@ trades_strategy = st.lists(
         st.integers(0, 600),  # seconds after 10:00
         st.sampled_from([ASK, BID, UNKNOWN]),
         st.integers(1, 10_000),
-        st.integers(9_000, 11_000),  # price in cents
+        st.one_of(st.none(), st.integers(9_000, 11_000)),  # price in cents, or none
         st.sampled_from([7, 8]),
     ),
     min_size=1,
@@ -147,18 +226,30 @@ trades_strategy = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(trades_strategy)
-def test_invariants(data: list[tuple[int, int, int, int, int]]) -> None:
+def test_invariants(data: list[tuple[int, int, int, int | None, int]]) -> None:
     rows = [
-        {**trade(s, side, size, cents / 100), "ListingId": listing}
+        {
+            **(unpriced(s, side, size) if cents is None else trade(s, side, size, cents / 100)),
+            "ListingId": listing,
+        }
         for s, side, size, cents, listing in data
     ]
-    frame = compute({"generic_metrics": [ALL]}, rows)
+    config = {
+        "generic_metrics": [{**ALL, "measures": [*ALL["measures"], "Notional", "UnpricedVolume"]}]
+    }
+    frame = compute(config, rows)
     total_input = sum(size for _, _, size, _, _ in data)
     assert frame["TradeTotalVolume"].sum() == total_input
     assert frame["TradeTotalCount"].sum() == len(data)
+    unpriced_input = sum(size for _, _, size, cents, _ in data if cents is None)
+    assert frame["TradeTotalUnpricedVolume"].sum() == unpriced_input
     sides = frame["TradeBidVolume"] + frame["TradeAskVolume"] + frame["TradeUnknownVolume"]
     assert (sides == frame["TradeTotalVolume"]).all()
     assert (frame["TradeBidVolume"] + frame["TradeAskVolume"] <= frame["TradeTotalVolume"]).all()
+    # VWAP x the priced volume gives back the notional of the priced trades.
+    priced = frame["TradeTotalVolume"] - frame["TradeTotalUnpricedVolume"]
+    valued = (frame["TradeTotalVWAP"] * priced).fill_null(0.0)
+    np.testing.assert_allclose(valued, frame["TradeTotalNotional"].fill_null(0.0), rtol=1e-12)
     eps = 1e-9
     assert (frame["TradeTotalVWAP"] >= frame["TradeTotalLow"] - eps).all()
     assert (frame["TradeTotalVWAP"] <= frame["TradeTotalHigh"] + eps).all()
@@ -194,6 +285,26 @@ def test_sums_do_not_depend_on_the_order_of_addition() -> None:
     }
     first = compute(config, rows)
     assert all(compute(config, rows[::-1]).equals(first) for _ in range(3))
+
+
+def test_sums_keep_nine_decimals() -> None:
+    """Fixed-point sums are exact to the ninth decimal: the fifth to ninth ones count."""
+    rows = [
+        trade(s, ASK, 1, 0.0, TradeNotional=1.000000007, TradeNotionalEUR=0.123456789)
+        for s in (10, 20, 30)
+    ]
+    rows.append(trade(40, BID, 2, 0.0, TradeNotional=0.00001234, TradeNotionalEUR=0.00004321))
+    measures = ["Notional", "NotionalEUR", "VWAP", "AvgPrice"]
+    config = {"generic_metrics": [{"sides": ["Ask", "Total"], "measures": measures}]}
+    row = bucket(compute(config, rows), 1)
+    assert row["TradeAskNotional"] == 3.000000021
+    assert row["TradeAskNotionalEUR"] == 0.370370367
+    assert row["TradeTotalNotional"] == 3.000012361
+    assert row["TradeTotalNotionalEUR"] == 0.370413577
+    assert row["TradeAskVWAP"] == pytest.approx(1.000000007, rel=1e-12, abs=0)
+    assert row["TradeTotalVWAP"] == pytest.approx(3.000012361 / 5, rel=1e-12, abs=0)
+    average = (3 * 1.000000007 + 0.00000617) / 4
+    assert row["TradeTotalAvgPrice"] == pytest.approx(average, rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("first", [BID, ASK])
@@ -270,6 +381,21 @@ def test_flag_metrics() -> None:
     assert (row["NegotiatedTradeVolumeBid"], row["NegotiatedTradeCountBid"]) == (10, 1)
     assert (row["OddLotTradeCount"], row["OddLotTradeCountBid"]) == (1, 0)
     assert row["OddLotTradeAvgNotionalBid"] is None
+
+
+def test_flag_average_notional_is_over_the_flagged_trades_with_a_notional() -> None:
+    rows = [
+        trade(10, ASK, 100, 10.0, NegotiatedTrade="NLIQ"),
+        unpriced(20, ASK, 300, NegotiatedTrade="NLIQ"),
+    ]
+    config = {
+        "flag_metrics": [
+            {"flags": "NegotiatedTrade", "measures": ["Volume", "Count", "AvgNotional"]}
+        ]
+    }
+    row = bucket(compute(config, rows), 1)
+    assert (row["NegotiatedTradeVolume"], row["NegotiatedTradeCount"]) == (400, 2)
+    assert row["NegotiatedTradeAvgNotional"] == 1000 / 2
 
 
 # -- per-trade families: discrepancy, change, impact ---------------------------------------

@@ -98,7 +98,8 @@ TRADE_DOCS = {
         "XLOC",
         "Σ (LocalPrice · Size) / Σ Size over the bucket's {trade_type} trades with a "
         "{aggressor} aggressor",
-        f"LocalPrice = TradeNotional / Size. Null without such trades. {TRADES_NOTE}",
+        "LocalPrice = TradeNotional / Size; trades without one count in Volume only. Null "
+        f"without such trades. {TRADES_NOTE}",
         TRADE_VALUES,
     ),
     "VolumeWeightedPricePlacement": MetricDoc(

@@ -14,6 +14,10 @@ so no row is computed twice. In order:
    order, then ``ListingId``. Without aggregations the source rows pass through.
 4. ``talib_indicators``: computed per group (``group_by`` without ``TimeBucket``) in time order.
 
+Aggregating prices or local-currency amounts (by name: ``…Close``, ``…VWAP``, ``…Price…``,
+``…Notional``) over groups whose listings the universe shows quoted in different currencies
+warns (a ``UserWarning``): such values do not add up or compare.
+
 Columns other than the group keys take ``metric_prefix``. The source's listing attributes
 (``MIC``, ``Ticker``, ``InstrumentId``) are dropped unless grouped by: a pass keyed by listing
 attaches them again.
@@ -28,7 +32,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from basalt.analytic import KEYS, Analytic, AnalyticContext
 from basalt.analytics.common import as_list, ensure_unique
-from basalt.analytics.regroup import SOURCE_ORDER, duration_seconds, resampled, with_group_columns
+from basalt.analytics.regroup import (
+    SOURCE_ORDER,
+    duration_seconds,
+    resampled,
+    warn_mixed_currencies,
+    with_group_columns,
+)
 from basalt.analytics.talib import INDICATOR_DOC, TalibIndicatorConfig, indicator_columns
 from basalt.errors import ConfigError
 from basalt.metrics import Column, MetricDoc
@@ -153,6 +163,8 @@ class GenericAnalytic(Analytic):
                 raise ConfigError(
                     f"generic: pass {config.source_pass!r} has no column(s) {missing}"
                 )
+            combined = [c for c, how in config.aggregations.items() if how != "count"]
+            warn_mixed_currencies(self.name, ctx.universe, config.groups, combined)
             order = [SOURCE_ORDER if SOURCE_ORDER in names else "TimeBucket"]
             if "ListingId" in names and "ListingId" not in config.group_by:
                 order.append("ListingId")  # listings of one group and bucket: in id order

@@ -14,6 +14,10 @@ file; a listing in several groups counts in each. Columns are combined by their 
 
 With ``weight_mode: daily`` a listing's weight is its Σ ``weight_col`` over the day (so a
 quiet bucket does not swing the average); ``bucket`` uses each row's own.
+
+Combining prices or local-currency amounts (by name, see
+:func:`~basalt.analytics.regroup.in_listing_currency`) over a group whose listings the
+universe shows quoted in different currencies warns (a ``UserWarning``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from basalt.analytic import PASSTHROUGH, Analytic, AnalyticContext
 from basalt.analytics.common import as_list
-from basalt.analytics.regroup import SOURCE_ORDER, duration_seconds, resampled
+from basalt.analytics.regroup import (
+    SOURCE_ORDER,
+    duration_seconds,
+    resampled,
+    warn_mixed_currencies,
+)
 from basalt.errors import ConfigError
 from basalt.metrics import MetricDoc
 from basalt.timebuckets import BucketSpec
@@ -132,15 +141,19 @@ class ReaggregateAnalytic(Analytic):
         weighted = config.weight_col in schema
         if weighted:  # before the map: a listing in two groups has one day total
             source = source.with_columns(_weight(config, ctx.input_buckets.get(config.source_pass)))
-        members = _membership(ctx, config).with_columns(
-            pl.col(config.join_column).cast(schema[config.join_column])
+        members = (
+            _membership(ctx, config)
+            .with_columns(pl.col(config.join_column).cast(schema[config.join_column]))
+            .collect()
         )
-        framed = source.join(members, on=config.join_column, how="inner")
+        framed = source.join(members.lazy(), on=config.join_column, how="inner")
         if config.resample_rule is not None:
             framed = resampled(ctx, self.name, config.source_pass, config.resample_rule, framed)
         skip = {*config.keys, *PASSTHROUGH, config.join_column, "TimeBucket"}
         measured = [c for c, t in schema.items() if c not in skip and t.is_numeric()]
         rules = {c: config.aggregations.get(c, default_rule(c)) for c in measured}
+        groups = [k for k in config.keys if k != "TimeBucket"]
+        warn_mixed_currencies(self.name, _listings(ctx, config, members), groups, measured)
         order = SOURCE_ORDER if config.resample_rule is not None else "TimeBucket"
         return (
             framed.sort(order, config.join_column)
@@ -164,6 +177,19 @@ def _membership(ctx: AnalyticContext, config: ReaggregateConfig) -> pl.LazyFrame
     if missing:
         raise ConfigError(f"reaggregate: the membership map has no column(s) {missing}")
     return members.select(config.join_column, config.group_column).unique()
+
+
+def _listings(
+    ctx: AnalyticContext, config: ReaggregateConfig, members: pl.DataFrame
+) -> pl.DataFrame:
+    """Each membership with its listing's universe columns (``CurrencyCode``, ``MIC``, …),
+    when the universe has ``join_column``."""
+    universe = ctx.universe.drop(config.group_column, strict=False)
+    if config.join_column not in universe.columns:
+        return members
+    dtype = members.schema[config.join_column]
+    listed = universe.with_columns(pl.col(config.join_column).cast(dtype))
+    return members.join(listed.unique(config.join_column), on=config.join_column, how="left")
 
 
 def _weight(config: ReaggregateConfig, bucket: BucketSpec | None) -> pl.Expr:

@@ -5,7 +5,7 @@ combination): generic metrics and flag metrics (:mod:`.generic`, two-stage aggre
 discrepancy to reference prices, change measures and TCA impact (:mod:`.per_trade`).
 Trades without a ``Size`` are ignored; ``market_states`` keeps only trades in those states.
 Sides follow the aggressor (:mod:`.selection`). Prices are ``LocalPrice = TradeNotional /
-Size`` (local currency).
+Size`` (local currency); trades without one count in volumes and counts, in no price metric.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ Most measures count the trades of the module's ``classifications`` (lit continuo
 default). RetailCount, BlockCount, AuctionNotional, OTCVolume and the flag metrics count every
 trade of their kind whatever its classification: restricted to lit continuous trades they
 would always be zero.
+
+Trades without a price (``LocalPrice`` null or not finite: no ``TradeNotional``) count in
+volumes and counts, and in no price measure: VWAP (numerator and denominator), OHLC,
+AvgPrice and MedianPrice leave them out, ``UnpricedVolume`` measures them, and a flag's
+AvgNotional divides by the flagged trades that have a ``TradeNotionalEUR``.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ Measure = Literal[
     "BlockCount",
     "AuctionNotional",
     "OTCVolume",
+    "UnpricedVolume",
     "VWAP",
     "Volatility",
     "OHLC",
@@ -109,7 +115,10 @@ def _doc(measure: str, unit: str, definition: str, description: str = "") -> Met
     )
 
 
-PRICE_NOTE = "LocalPrice = TradeNotional / Size, in the listing's currency."
+PRICE_NOTE = (
+    "LocalPrice = TradeNotional / Size, in the listing's currency; trades without one "
+    "(UnpricedVolume) do not count."
+)
 SECONDS_IN_TRADING_YEAR = 252 * 24 * 3600
 GENERIC_DOCS = {
     "Volume": _doc("Volume", "Shares", "Σ Size of the bucket's {side} trades", "0 without trades."),
@@ -127,6 +136,14 @@ GENERIC_DOCS = {
         "Σ TradeNotionalEUR of {side} auction trades (Classification …AUCTION…)",
     ),
     "OTCVolume": _doc("OTCVolume", "Shares", "Σ Size of {side} trades with BMLLTradeType OTC"),
+    "UnpricedVolume": _doc(
+        "UnpricedVolume",
+        "Shares",
+        "Σ Size of the bucket's {side} trades without a LocalPrice",
+        "Trades whose TradeNotional / Size is null or not finite (no price, no notional): "
+        "they count in Volume and Count, in no price measure. Volume − UnpricedVolume is "
+        "the volume behind VWAP.",
+    ),
     "VWAP": _doc(
         "VWAP",
         "XLOC",
@@ -172,7 +189,7 @@ FLAG_DOCS = {
     "AvgNotional": MetricDoc(
         "{flag}AvgNotional{side}",
         "EUR",
-        "Σ TradeNotionalEUR / number of {side} trades with {flag}",
+        "Σ TradeNotionalEUR / number of {side} trades with {flag} and a TradeNotionalEUR",
         FLAG_NOTE,
         FLAG_VALUES,
     ),
@@ -264,7 +281,7 @@ def partials(measures: set[str], flags: set[str]) -> dict[str, pl.Expr]:
     """Stage 1: per listing, bucket, aggressor side and selection flags, what ``measures``
     and the metrics of ``flags`` are made of. Only plain aggregations of whole columns
     (nulls where a value does not count): polars runs them vectorized."""
-    priced = pl.col("LocalPrice").is_finite()
+    priced = pl.col("LocalPrice").is_finite().fill_null(False)
     price = pl.when(priced).then(pl.col("LocalPrice"))
     size, eur = pl.col("Size"), pl.col("TradeNotionalEUR")
     parts: dict[str, pl.Expr] = {"_n": pl.len()}
@@ -292,11 +309,14 @@ def partials(measures: set[str], flags: set[str]) -> dict[str, pl.Expr]:
         parts["_auction"] = fixed_point(pl.when(is_auction()).then(eur)).sum()
     if "OTCVolume" in measures:
         parts["_otc"] = fixed_point(pl.when(is_otc()).then(size)).sum()
+    if "UnpricedVolume" in measures:
+        parts["_unpriced"] = fixed_point(pl.when(~priced).then(size)).sum()
     for flag in flags:
         flagged = FLAGS[flag]()
         parts[f"_{flag}_n"] = flagged.sum()
         parts[f"_{flag}_volume"] = fixed_point(pl.when(flagged).then(size)).sum()
         parts[f"_{flag}_notional"] = fixed_point(pl.when(flagged).then(eur)).sum()
+        parts[f"_{flag}_notional_n"] = pl.when(flagged).then(eur).count()
     return parts
 
 
@@ -319,7 +339,7 @@ def combine(measure: str, part: Callable[[str], pl.Expr], flag: str | None = Non
             case "Volume":
                 return total(f"_{flag}_volume")
             case "AvgNotional":
-                return ratio(total(f"_{flag}_notional"), count)
+                return ratio(total(f"_{flag}_notional"), part(f"_{flag}_notional_n").sum())
     match measure:
         case "Count":
             return part("_n").sum().cast(pl.Int64)
@@ -335,6 +355,8 @@ def combine(measure: str, part: Callable[[str], pl.Expr], flag: str | None = Non
             return total("_auction")
         case "OTCVolume":
             return total("_otc")
+        case "UnpricedVolume":
+            return total("_unpriced")
         case "VWAP":
             return ratio(total("_value"), total("_priced_size"))
         case "AvgPrice":

@@ -2,8 +2,8 @@
 BMLL's change measures, TCA impact at a horizon, and realised volatility.
 
 They count the trades of the module's ``classifications`` (lit continuous by default), in
-time order, and aggregate per listing and bucket; a trade whose value is null (a missing
-reference price, an unknown aggressor side for signed measures) does not count.
+time order, and aggregate per listing and bucket; a trade whose value is null (no price, a
+missing reference price, an unknown aggressor side for signed measures) does not count.
 """
 
 from __future__ import annotations
