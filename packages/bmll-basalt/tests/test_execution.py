@@ -363,10 +363,13 @@ class Events:
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
 
+    def pass_started(self, pass_name: str, partitions: dict[str, int]) -> None:
+        self.events.append(("pass", pass_name))
+
     def partition_started(self, pass_name: str, partition: str, tasks: int) -> None:
         self.events.append(("started", partition))
 
-    def task_finished(self, pass_name: str, label: str, ok: bool) -> None:
+    def task_finished(self, pass_name: str, partition: str, label: str, ok: bool) -> None:
         self.events.append(("task", label.split(", ")[1]))
 
     def partition_finished(self, pass_name: str, partition: str, status: str) -> None:

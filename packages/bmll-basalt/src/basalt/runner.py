@@ -40,7 +40,7 @@ from basalt.guards import quality_problems
 from basalt.lake import Lake
 from basalt.outputs.base import OutputTarget, Partition
 from basalt.passes import reads_lake
-from basalt.planning.dates import DateBatch
+from basalt.planning.dates import DateBatch, pass_date_batches
 from basalt.planning.plan import PassPlanner, output_location
 from basalt.plugins import Registry, get_registry
 from basalt.retry import with_retries
@@ -55,6 +55,7 @@ __all__ = [
     "RunSummary",
     "TaskFailure",
     "check_data_root",
+    "check_outputs",
     "make_executor",
     "run_pipeline",
 ]
@@ -126,6 +127,17 @@ def check_data_root(config: AnalyticsConfig, registry: Registry) -> None:
             f"data root {root} does not exist or is not a directory "
             "(DATA_ROOT, --data-root or BASALT_DATA_ROOT)"
         )
+
+
+def check_outputs(config: AnalyticsConfig, registry: Registry) -> None:
+    """Raise ConfigError if some pass could not write its first partition (a read-only
+    directory, an unreachable database): found before anything is computed."""
+    for pass_config in config.PASSES:
+        output = config.output_for(pass_config)
+        target = registry.outputs[output.type](output, config.storage_options)
+        batches = pass_date_batches(config, pass_config)
+        if batches:
+            target.check_writable(output_location(config, pass_config, batches[0]))
 
 
 def make_universe(pipeline: Pipeline, registry: Registry) -> Universe:
@@ -258,6 +270,9 @@ class PassRun:
             if self.executor.in_process
             else execute_task
         )
+        if self.observer:
+            days = {batch.key: len(batch.days) for batch in planner.date_batches()}
+            self.observer.pass_started(self.pass_config.name, days)
         plan_partition = functools.partial(self._plan, planner, target, itertools.count())
         with (
             closing(_ahead(plan_partition, planner.date_batches())) as plans,
@@ -336,7 +351,9 @@ class PassRun:
         """Account for one finished task of ``partition``."""
         task = outcome.task
         if self.observer:
-            self.observer.task_finished(self.pass_config.name, task.label, outcome.ok)
+            self.observer.task_finished(
+                self.pass_config.name, task.partition, task.label, outcome.ok
+            )
         if outcome.error is not None:
             partition.failed = True
             cause = describe(outcome.error)
@@ -346,7 +363,7 @@ class PassRun:
             self.summary.failures.append(failure)
             return
         assert outcome.result is not None
-        self._warn(f"{task.label}: expectations", outcome.result.warnings)
+        self._warn(task.label, outcome.result.warnings)
         partition.parts.append(outcome.result.part)
         for side, part in outcome.result.sides:
             partition.side_parts.setdefault(side, []).append(part)
@@ -504,6 +521,7 @@ def run_pipeline(
     started = time.perf_counter()
     summary = RunSummary(warnings=check_schema_lock(pipeline.config, registry))
     check_data_root(pipeline.config, registry)
+    check_outputs(pipeline.config, registry)
     executor = executor or make_executor(pipeline.config, registry)
     with run_directory(pipeline.config.TEMP_DIR) as workdir, executor:
         for index in range(len(pipeline.config.PASSES)):

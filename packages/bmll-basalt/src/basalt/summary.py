@@ -10,11 +10,15 @@ __all__ = ["PassResult", "RunObserver", "RunSummary", "TaskFailure"]
 
 
 class RunObserver(Protocol):
-    """Receives progress events (the CLI draws progress bars from them)."""
+    """Receives progress events (the CLI draws progress bars from them): a pass starts with
+    the days of each of its partitions; a partition starts with its number of tasks; tasks
+    finish; a partition finishes ``written``, ``skipped``, ``failed`` or ``empty``."""
+
+    def pass_started(self, pass_name: str, partitions: dict[str, int]) -> None: ...
 
     def partition_started(self, pass_name: str, partition: str, tasks: int) -> None: ...
 
-    def task_finished(self, pass_name: str, label: str, ok: bool) -> None: ...
+    def task_finished(self, pass_name: str, partition: str, label: str, ok: bool) -> None: ...
 
     def partition_finished(self, pass_name: str, partition: str, status: str) -> None: ...
 

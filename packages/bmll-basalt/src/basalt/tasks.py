@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -109,10 +110,10 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A written part file, its row count, the broken expectations that only warn, the
-    part files of side outputs (name, path), the input rows dropped for lying outside the
-    task's day (``out_of_range``) and, for a derived task, the rows it read of earlier
-    passes."""
+    """A written part file, its row count, its warnings (of its modules, and the broken
+    expectations that only warn), the part files of side outputs (name, path), the input
+    rows dropped for lying outside the task's day (``out_of_range``) and, for a derived
+    task, the rows it read of earlier passes."""
 
     part: str
     rows: int
@@ -278,12 +279,15 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
     resolved = registry or get_registry()
 
     def attempt() -> TaskResult:
-        output = compute_task(task, resolved)
-        # One query for all: what the outputs share (the inputs) is read once.
-        frame, counts, *collected = pl.collect_all(
-            [output.frame, output.counts, *output.sides.values()]
-        )
-        problems = _broken_expectations(task, resolved, output, frame)
+        with warnings.catch_warnings(record=True) as caught:  # for the run's summary
+            warnings.simplefilter("always", UserWarning)
+            output = compute_task(task, resolved)
+            # One query for all: what the outputs share (the inputs) is read once.
+            frame, counts, *collected = pl.collect_all(
+                [output.frame, output.counts, *output.sides.values()]
+            )
+        problems = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+        problems += _broken_expectations(task, resolved, output, frame)
         frame.write_parquet(task.part, compression="lz4", statistics=False)
         sides = []
         for name, side in zip(output.sides, collected, strict=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 
 import click
@@ -56,19 +57,37 @@ def sample_data(
 ) -> None:
     """Write a deterministic, realistic synthetic lake (trades, L2, L3, market state, reference)
     in the BMLL layout and schemas. The same options always produce the same files."""
+    from basalt.errors import ConfigError
     from basalt.sampledata import generate_lake
+    from basalt.sampledata.generate import trading_days
 
+    first, last = start_date.date(), (end_date or start_date).date()
+    days = trading_days(first, last, exclude_weekends=not include_weekends)
+    if first <= last and not days:
+        raise ConfigError(
+            f"{first} to {last} holds only Saturdays and Sundays, which are skipped: nothing "
+            "to write; add --include-weekends to generate them"
+        )
     started = time.perf_counter()
-    summary = generate_lake(
-        root,
-        start_date.date(),
-        (end_date or start_date).date(),
-        mics,
-        listings,
-        trades_per_listing=trades_per_listing,
-        seed=seed,
-        exclude_weekends=not include_weekends,
+    bar = click.progressbar(
+        length=len(days) * len(mics),
+        label="writing days × MICs",
+        file=sys.stderr,
+        show_pos=True,
+        hidden=not sys.stderr.isatty(),
     )
+    with bar:
+        summary = generate_lake(
+            root,
+            first,
+            last,
+            mics,
+            listings,
+            trades_per_listing=trades_per_listing,
+            seed=seed,
+            exclude_weekends=not include_weekends,
+            progress=lambda day, mic: bar.update(1),
+        )
     elapsed = time.perf_counter() - started
     click.echo(
         f"Wrote {len(summary.files)} files for {len(summary.days)} day(s) × "

@@ -13,6 +13,7 @@ only when every one of its days was recorded for its universe.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -119,6 +120,11 @@ class OutputTarget(ABC):
         before any data is read); nothing by default."""
         return None
 
+    def check_writable(self, location: str) -> None:
+        """Raise ConfigError if nothing could be written at ``location`` (checked before a
+        run computes anything); nothing by default."""
+        return None
+
     def prepared(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """``frame`` as written: with the row number column of ``preserve_index``."""
         if not self.config.preserve_index:
@@ -160,3 +166,15 @@ class OutputTarget(ABC):
     @abstractmethod
     def is_complete(self, location: str, partition: Partition) -> bool:
         """Whether ``partition`` was written completely at ``location`` (for resuming)."""
+
+
+def check_local_directory(location: str) -> None:
+    """Raise ConfigError unless the local path ``location`` could be written: its nearest
+    existing ancestor is a writable directory (nothing is created)."""
+    ancestor = os.path.dirname(os.path.abspath(location))
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise ConfigError(f"cannot write {location}: {ancestor} is a file, not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {location}: {ancestor} is not writable")

@@ -20,7 +20,13 @@ import polars as pl
 from basalt.config.models import OutputConfig
 from basalt.errors import ConfigError
 from basalt.files import locked
-from basalt.outputs.base import MANIFEST_DAYS, OutputTarget, Partition, PartitionRows
+from basalt.outputs.base import (
+    MANIFEST_DAYS,
+    OutputTarget,
+    Partition,
+    PartitionRows,
+    check_local_directory,
+)
 from basalt.storage import is_url
 
 __all__ = ["DeltaOutput", "manifest_entries"]
@@ -113,6 +119,10 @@ class DeltaOutput(OutputTarget):
                 "a delta path_template names one table: it may not contain {start_date} or "
                 "{end_date}"
             )
+
+    def check_writable(self, location: str) -> None:
+        if not is_url(location):
+            check_local_directory(location)
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         deltalake = _deltalake()

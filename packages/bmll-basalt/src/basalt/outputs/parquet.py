@@ -15,7 +15,7 @@ import polars as pl
 
 from basalt.config.models import OutputConfig
 from basalt.files import locked, remove_stale, temporary_name
-from basalt.outputs.base import OutputTarget, Partition
+from basalt.outputs.base import OutputTarget, Partition, check_local_directory
 from basalt.storage import is_url, open_storage
 
 __all__ = ["ParquetOutput"]
@@ -32,6 +32,10 @@ class ParquetOutput(OutputTarget):
     def check(cls, config: OutputConfig) -> None:
         if config.partition_columns and is_url(config.path_template):
             raise ValueError("parquet partition_columns need a local path_template")
+
+    def check_writable(self, location: str) -> None:
+        if not is_url(location):
+            check_local_directory(location)
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         prepared = self.prepared(frame)

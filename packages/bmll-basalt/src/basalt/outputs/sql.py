@@ -152,6 +152,15 @@ class SqlOutput(OutputTarget):
                 _sqlite_write_transactions(self._engine)
         return self._engine
 
+    def check_writable(self, location: str) -> None:
+        url = self.engine.url.render_as_string(hide_password=True)
+        try:
+            with self.engine.begin():  # SQLite: takes the write lock, so checks for it
+                pass
+        except Exception as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise ConfigError(f"cannot write to the database {url}: {reason}") from None
+
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         sa = _sqlalchemy()
         data = self.prepared(frame).collect()

@@ -217,8 +217,10 @@ def generate_lake(
     exclude_weekends: bool = True,
     l2_per_trade: float = 4.0,
     l3_per_trade: float = 8.0,
+    progress: Callable[[dt.date, str], None] | None = None,
 ) -> SampleSummary:
-    """Write a synthetic BMLL lake under ``root`` and summarise it.
+    """Write a synthetic BMLL lake under ``root`` and summarise it; ``progress(day, mic)``
+    is called after each day and MIC is written.
 
     For every trading day and MIC it writes the trades-plus, L2, L3, market-state and reference
     files at the kernel tables' paths, with ``listings`` listings per MIC. Each listing prints
@@ -248,4 +250,6 @@ def generate_lake(
                 for table, sink in written.items():
                     files.append(sink.path)
                     rows[table.name] += sink.rows
+                if progress is not None:
+                    progress(day, mic)
     return SampleSummary(Path(root), tuple(days), names, tuple(files), rows)
