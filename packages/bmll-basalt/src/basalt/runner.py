@@ -270,8 +270,14 @@ class PassRun:
             if self.executor.in_process
             else execute_task
         )
+        days = {batch.key: len(batch.days) for batch in planner.date_batches()}
+        log.info(
+            "pass %s: %d partition(s), %d day(s)",
+            self.pass_config.name,
+            len(days),
+            sum(days.values()),
+        )
         if self.observer:
-            days = {batch.key: len(batch.days) for batch in planner.date_batches()}
             self.observer.pass_started(self.pass_config.name, days)
         plan_partition = functools.partial(self._plan, planner, target, itertools.count())
         with (
@@ -338,6 +344,7 @@ class PassRun:
                 self._notify_partition(key, 0, "empty")
             else:
                 self._running[key] = RunningPartition(plan, len(plan.tasks))
+                log.info("pass %s, %s: %d task(s)", self.pass_config.name, key, len(plan.tasks))
                 if self.observer:
                     self.observer.partition_started(self.pass_config.name, key, len(plan.tasks))
                 yield from plan.tasks
@@ -484,6 +491,8 @@ class PassRun:
             return
         finally:
             pending.partition.remove_parts()
+        for _, shown in written:
+            log.info("pass %s, %s: written to %s", name, plan.batch.key, shown)
         pending.result.locations.extend(location for location, _ in written)
         pending.result.outputs.extend(shown for _, shown in written)
         self._warn(f"pass {name}, partition {plan.batch.key}: quality", problems)

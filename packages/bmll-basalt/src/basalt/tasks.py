@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from basalt.retry import with_retries
 from basalt.timebuckets import BucketSpec
 from basalt.timeline import dense_grid, forward_fill
 
+log = logging.getLogger(__name__)
 COUNTS = pl.Schema({"OutOfRange": pl.Int64(), "PassRows": pl.Int64()})
 
 __all__ = [
@@ -303,11 +306,14 @@ def execute_task(task: Task, registry: Registry | None = None) -> TaskResult:
             pass_rows=int(counts["PassRows"][0]),
         )
 
+    started = time.perf_counter()
     try:
-        return with_retries(attempt, retries=task.retries, what=task.label)
+        result = with_retries(attempt, retries=task.retries, what=task.label)
     except Exception as exc:  # it travels back to the runner's process: it must unpickle
         blamed = None if isinstance(exc, BasaltError) else _unreadable_input(task, resolved)
         raise portable(blamed or exc) from None
+    log.debug("%s: %d row(s) in %.2f s", task.label, result.rows, time.perf_counter() - started)
+    return result
 
 
 def _unreadable_input(task: Task, registry: Registry) -> DataError | None:

@@ -22,6 +22,7 @@ import click
 from basalt import SUITE_FULL_NAME
 from basalt.allocator import ALLOCATOR_ENV, prompt_release
 from basalt.errors import BasaltError
+from basalt.logs import configure_logging
 from basalt.teardown import end_process, exit_status
 
 __all__ = [
@@ -141,7 +142,7 @@ def os_error_message(exc: OSError) -> str:
 @click.version_option(package_name="bmll-basalt")
 def cli(debug: bool, verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 or debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(level)
 
 
 def main() -> NoReturn:

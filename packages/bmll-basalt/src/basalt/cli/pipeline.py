@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 import click
@@ -15,6 +16,16 @@ from basalt.errors import RunFailedError
 __all__ = ["pipeline"]
 
 PIPELINE_FILE = click.Path(exists=True, dir_okay=False)
+FLAGS = {
+    "START_DATE": "--start-date",
+    "END_DATE": "--end-date",
+    "DATA_ROOT": "--data-root",
+    "UNIVERSE": "--universe",
+    "EXECUTOR": "--executor",
+    "NUM_WORKERS": "--workers",
+    "THREADS_PER_WORKER": "--threads-per-worker",
+}
+"""The option of ``pipeline run`` setting each key, named in validation errors."""
 
 
 @click.group()
@@ -87,6 +98,7 @@ def run(
     """
     from basalt.cli.progress import ProgressBars, format_summary
     from basalt.config.loading import load_pipeline
+    from basalt.logs import configure_logging
     from basalt.runner import run_pipeline
 
     overrides = {
@@ -97,7 +109,11 @@ def run(
         "FAIL_FAST": fail_fast,
         "RESUME": resume,
     }
-    loaded = load_pipeline(path, overrides)
+    flags = {**FLAGS, **({"START_DATE": "--date", "END_DATE": "--date"} if date else {})}
+    loaded = load_pipeline(path, overrides, flags=flags)
+    root = click.get_current_context().find_root().params
+    if "LOGGING_LEVEL" in loaded.config.model_fields_set and not (root["verbose"] or root["debug"]):
+        configure_logging(logging.getLevelName(loaded.config.LOGGING_LEVEL))
     summary = run_pipeline(loaded, observer=ProgressBars(progress))
     click.echo(format_summary(summary))
     if not summary.ok:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,8 +65,11 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: ``PATH: message``."""
+def format_validation_error(
+    exc: ValidationError, source: str, flags: Mapping[str, str] | None = None
+) -> str:
+    """One line per problem: ``PATH: message``; keys set by command-line options are named
+    by their ``flags`` (``{"END_DATE": "--end-date"}``)."""
     lines = [f"invalid pipeline configuration in {source}:"]
     for error in exc.errors():
         message = error["msg"].removeprefix("Value error, ")
@@ -74,11 +78,16 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         elif error["type"] == "literal_error":
             shown = _shorten(repr(error["input"]))
             message = f"{shown} is not allowed; {message[0].lower()}{message[1:]}"
+        elif error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = f"{_shorten(repr(error['input']))} should be a mapping of keys"
         if error["loc"]:
             lines.append(f"  {_location(tuple(error['loc']))}: {message}")
         else:  # problems found across the pipeline: each names its own place
             lines += [f"  {line}" for line in message.splitlines()]
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    for key, flag in (flags or {}).items():
+        text = re.sub(rf"\b{key}\b", flag, text)
+    return text
 
 
 def _shorten(text: str) -> str:
@@ -107,9 +116,13 @@ def _values(raw: Any, limit: int) -> int:
 
 
 def validate_config(
-    raw: Mapping[str, Any], source: str = "<config>", registry: Registry | None = None
+    raw: Mapping[str, Any],
+    source: str = "<config>",
+    registry: Registry | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> AnalyticsConfig:
-    """Validate a raw configuration against the registered plugins."""
+    """Validate a raw configuration against the registered plugins; errors name the keys
+    in ``flags`` by their command-line option."""
     data = dict(raw)
     if data.get("DATA_ROOT") is None and os.environ.get(DATA_ROOT_ENV):
         data["DATA_ROOT"] = os.environ[DATA_ROOT_ENV]
@@ -119,7 +132,7 @@ def validate_config(
             raise ConfigError(f"{source}: holds more than {MAX_VALUES:,} values: not a pipeline")
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(format_validation_error(exc, source, flags)) from None
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply to be a pipeline") from None
 
@@ -198,10 +211,13 @@ def load_pipeline(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> Pipeline:
-    """Read, override (e.g. dates from the command line) and validate a pipeline file."""
+    """Read, override (e.g. dates from the command line) and validate a pipeline file;
+    ``flags`` name the options the overrides came from, for error messages."""
     file = Path(path)
     raw, get_universe = _read_raw(file)
-    merged = {**raw, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    config = validate_config(merged, str(file), registry)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    named = {k: flag for k, flag in (flags or {}).items() if k in given}
+    config = validate_config({**raw, **given}, str(file), registry, named)
     return Pipeline(config, str(file), get_universe)

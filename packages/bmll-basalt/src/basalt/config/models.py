@@ -29,7 +29,12 @@ from basalt.timeline import DAILY_BUCKET, DenseConfig, TimelineMode, canonical_m
 __all__ = ["DEFAULT_PATH_TEMPLATE", "AnalyticsConfig", "OutputConfig", "PassConfig", "PrepareMode"]
 
 PrepareMode = Literal["auto", "direct", "shred"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 PREPARE_MODE_ALIASES = {"naive": "direct", "s3_shredding": "shred"}
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
 
 
 def _prepare_mode(value: Any) -> Any:
@@ -232,7 +237,12 @@ class AnalyticsConfig(BaseModel):
     TABLES_TO_LOAD: list[str] = Field(
         default_factory=list, description="Tables loaded in addition to what modules require."
     )
-    LOGGING_LEVEL: str = Field(default="INFO", description="Python logging level.")
+    LOGGING_LEVEL: Annotated[LogLevel, BeforeValidator(_upper)] = Field(
+        default="INFO",
+        description="Logging level of a run when set here and the command line gives no "
+        "-v/-vv (the basalt command otherwise shows warnings only): DEBUG, INFO, WARNING, "
+        "ERROR.",
+    )
     BATCH_FREQ: BatchFreq | None = Field(
         default=None,
         description="Output partitions: W, 2W or M date batches; default by range length.",

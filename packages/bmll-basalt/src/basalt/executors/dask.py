@@ -34,6 +34,7 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 LOCAL_ONLY = frozenset({"memory_limit", "dashboard"})
 DISTRIBUTION = "bmll-basalt"
+DASK_LOG_ENV = "DASK_LOGGING__DISTRIBUTED"
 
 
 class DaskOptions(BaseModel):
@@ -66,6 +67,11 @@ class DaskOptions(BaseModel):
                 f"{', '.join(misplaced)}: only for a local cluster, not with scheduler_address"
             )
         return self
+
+
+def _quiet() -> bool:
+    """Whether dask's own logs stay quiet (below warnings): unless Basalt logs debug."""
+    return logging.getLogger("basalt").getEffectiveLevel() > logging.DEBUG
 
 
 def _check_workers(client: Client) -> None:
@@ -106,6 +112,8 @@ class DaskExecutor(Executor):
         options = self.options
         assert isinstance(options, DaskOptions)
         address = options.scheduler_address
+        if _quiet():
+            logging.getLogger("distributed").setLevel(logging.WARNING)
         try:
             if address is None:
                 self._cluster = LocalCluster(
@@ -116,7 +124,10 @@ class DaskExecutor(Executor):
                     # the scheduler serves its metrics anyway: on a free port when no dashboard
                     dashboard_address=":8787" if options.dashboard else ":0",
                     scheduler_kwargs={"dashboard": options.dashboard},
-                    env=self.worker_environment(),
+                    env={
+                        **self.worker_environment(),
+                        **({DASK_LOG_ENV: "warning"} if _quiet() else {}),
+                    },
                 )
             self._client = Client(
                 self._cluster or address, timeout=options.timeout, set_as_default=False

@@ -26,7 +26,7 @@ from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,15 +77,23 @@ class LocalExecutor(Executor):
         assert isinstance(self.options, LocalOptions)
         return self.workers * self.options.max_tasks_per_worker
 
-    def __enter__(self) -> LocalExecutor:
+    def __init__(
+        self,
+        workers: int = 1,
+        options: dict[str, Any] | None = None,
+        threads_per_worker: int | None = None,
+    ) -> None:
+        super().__init__(workers, options, threads_per_worker)
         cpus = os.cpu_count() or 1
-        if self.workers > OVERSUBSCRIBED * cpus:
+        if workers > OVERSUBSCRIBED * cpus:
             log.warning(
                 "%d workers on %d CPUs: each holds memory and competes for the CPUs; "
                 "NUM_WORKERS near the number of CPUs is usually fastest",
-                self.workers,
+                workers,
                 cpus,
             )
+
+    def __enter__(self) -> LocalExecutor:
         environment = self.worker_environment()
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)  # inherited by every spawned worker

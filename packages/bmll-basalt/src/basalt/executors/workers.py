@@ -5,7 +5,7 @@ so that no worker outlives a run holding memory: on Linux the kernel sends it ``
 when its parent dies (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread notices. A worker
 ignores Ctrl-C: the terminal sends it to the whole process group, and the parent, which
 stops the workers itself, is the one to report it. Workers end without the interpreter's
-teardown (:mod:`basalt.teardown`).
+teardown (:mod:`basalt.teardown`), and log at the level of the command (:mod:`basalt.logs`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+from basalt.logs import configure_worker_logging
 from basalt.teardown import skip_teardown
 
 __all__ = ["die_with_parent", "init_worker"]
@@ -49,3 +50,4 @@ def init_worker(parent: int) -> None:
     skip_teardown()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
+    configure_worker_logging()

@@ -276,6 +276,15 @@ class PassPlanner:
             group=group,
         )
         shred = self._shred(layouts, len(batches))
+        log.debug(
+            "%s: %d listing(s) on %s in %d symbol batch(es), %d file(s), %s",
+            day,
+            listings.height,
+            ", ".join(sorted(listings["MIC"].unique().to_list())),
+            len(batches),
+            sum(len(paths) for paths in files.values()),
+            "shredded" if shred else "scanned directly",
+        )
         inputs = self._shredded(files, batches, partition, day) if shred else None
         earlier = self.pass_inputs(day, day)
         tasks = []
