@@ -19,6 +19,8 @@ KERNEL = "bmll-basalt"
 # Optional features the kernel's own tests exercise.
 KERNEL_EXTRAS = ("dask", "talib", "delta", "sql")
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+REPORTS = ROOT / ".nox" / "reports"
+"""JUnit reports of the test sessions, one per session (``.ci/count_tests.py`` totals them)."""
 DISTRIBUTIONS = sorted(p.name for p in PACKAGES.iterdir() if (p / "pyproject.toml").is_file())
 
 # Fails when any bmll-basalt* distribution in the environment did not come from this tree.
@@ -63,12 +65,19 @@ def install(
     session.run("python", "-c", CHECK_LOCAL, str(ROOT), silent=True)
 
 
+def report(session: nox.Session) -> str:
+    """The pytest option writing the session's JUnit report."""
+    return f"--junitxml={REPORTS / session.name}.xml"
+
+
 def _test_session(distribution: str) -> None:
     def test(session: nox.Session) -> None:
         install(
             session, distribution, kernel_extras=KERNEL_EXTRAS if distribution == KERNEL else ()
         )
-        session.run("pytest", str(PACKAGES / distribution / "tests"), *session.posargs)
+        session.run(
+            "pytest", str(PACKAGES / distribution / "tests"), report(session), *session.posargs
+        )
 
     test.__doc__ = f"Tests of {distribution} with only the kernel and itself installed."
     nox.session(name=f"test-{short_name(distribution)}")(test)
@@ -86,6 +95,7 @@ def test_all(session: nox.Session) -> None:
         "pytest",
         *(str(PACKAGES / d / "tests") for d in DISTRIBUTIONS),
         "tests/integration",
+        report(session),
         *session.posargs,
     )
 
