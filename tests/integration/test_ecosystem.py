@@ -10,7 +10,9 @@ from pathlib import Path
 import polars as pl
 from click.testing import Result
 
+from basalt.catalog import reference_markdown
 from basalt.lake import Lake
+from basalt.plugins import Registry
 from basalt.sampledata import generate_lake
 from basalt.tables import L3Table
 
@@ -60,3 +62,12 @@ OUTPUT_TARGET:
     )
     assert frame["L3EventCount"].sum() == l3_rows
     assert frame.select("ListingId", "TimeBucket").is_duplicated().sum() == 0
+
+
+def test_the_column_reference_documents_every_installed_module() -> None:
+    reference = Path(__file__).parents[2] / "docs" / "columns.md"
+    generated = reference_markdown(Registry.create())
+    assert reference.read_text() == generated, (
+        "regenerate: basalt analytics reference > docs/columns.md (every distribution installed)"
+    )
+    assert "## `l3_characteristics`" in generated and "## `trade_characteristics`" in generated

@@ -138,14 +138,20 @@ def explain_column(
     name: str, registry: Registry, config: AnalyticsConfig | None = None
 ) -> list[CatalogEntry]:
     """What ``name`` is: in ``config``'s passes when given (every pass producing it), else
-    every documented pattern whose default naming gives ``name``."""
+    every documented pattern whose default naming gives ``name``, with its module's default
+    options."""
     if config is not None:
         return [e for e in pipeline_columns(config, registry) if e.column.name == name]
     found = []
     for module, docs in [(KEYS_MODULE, list(KEY_DOCS.values())), *_module_docs(registry)]:
         hit = find_doc(docs, name)
         if hit is not None:
-            found.append(CatalogEntry(Column(name, *hit), module, config_path=module))
+            defaults = (
+                registry.analytics[module].config_model().model_dump(mode="json")
+                if module in registry.analytics
+                else None
+            )
+            found.append(CatalogEntry(Column(name, *hit), module, "", module, defaults))
     return found
 
 

@@ -110,7 +110,8 @@ def explain(column: str, path: str | None, as_json: bool) -> None:
             click.echo(f"  pass:        {entry.pass_name}")
         click.echo(f"  config path: {entry.config_path}")
         if entry.options is not None:
-            click.echo(f"  options:     {json.dumps(entry.options, default=str)}")
+            defaults = "" if entry.pass_name else " (the module's defaults)"
+            click.echo(f"  options:     {json.dumps(entry.options, default=str)}{defaults}")
         if doc.description:
             click.echo(f"  description: {doc.description}")
 
