@@ -197,7 +197,7 @@ def test_execution_flags(basalt_cli: Invoke, small_lake: Path, tmp_path: Path) -
     again = basalt_cli("pipeline", "run", "--pipeline", path, "--resume", "--workers", "1")
     assert again.exit_code == 0 and "0 written, 1 skipped" in again.output
     bad = basalt_cli("pipeline", "run", "--pipeline", path, "--executor", "cluster")
-    assert bad.exit_code == 2 and "EXECUTOR: unknown executor 'cluster'; allowed:" in bad.output
+    assert bad.exit_code == 2 and "--executor: unknown executor 'cluster'; allowed:" in bad.output
     zero = basalt_cli("pipeline", "run", "--pipeline", path, "--workers", "0")
     assert zero.exit_code == 2 and "--workers" in zero.output
     flags = ("--executor", "serial", "--threads-per-worker")

@@ -16,7 +16,6 @@ universe without a listing with data on any day, raises :class:`~basalt.errors.C
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import itertools
 import json
@@ -33,56 +32,36 @@ import polars as pl
 from basalt.config.build import universe_spec
 from basalt.config.loading import Pipeline, dump_config
 from basalt.config.models import AnalyticsConfig, PassConfig
-from basalt.errors import ConfigError, DataError, QualityCheckError, describe
+from basalt.errors import ConfigError, QualityCheckError, describe
 from basalt.executors.base import Executor, TaskOutcome
 from basalt.files import run_directory
 from basalt.guards import quality_problems
-from basalt.lake import Lake
-from basalt.outputs.base import OutputTarget, Partition
-from basalt.passes import reads_lake
-from basalt.planning.dates import DateBatch, pass_date_batches
+from basalt.outputs.base import OutputTarget
+from basalt.planning.dates import DateBatch
+from basalt.planning.partitions import PartitionPlan, plan_partition
 from basalt.planning.plan import PassPlanner, output_location
 from basalt.plugins import Registry, get_registry
+from basalt.preflight import check_data_root, check_outputs
 from basalt.retry import with_retries
 from basalt.schema_lock import check_schema_lock
 from basalt.summary import PassResult, RunObserver, RunSummary, TaskFailure
 from basalt.tasks import Task, TaskResult, execute_task
 from basalt.universes.base import Universe
+from basalt.universes.function import FunctionUniverse
 
 __all__ = [
     "PassResult",
     "RunObserver",
     "RunSummary",
     "TaskFailure",
-    "check_data_root",
-    "check_outputs",
     "make_executor",
+    "make_universe",
     "run_pipeline",
+    "universe_label",
 ]
 
 log = logging.getLogger(__name__)
 MEMORY_SHARE = 0.7
-
-
-class FunctionUniverse(Universe):
-    """The universe of a Python pipeline file's ``get_universe(date)``."""
-
-    name = "get_universe"
-
-    def __init__(self, function: Callable[[str], pl.DataFrame], source: str) -> None:
-        super().__init__()
-        self.function = function
-        self.source = source
-
-    def resolve(self, lake: Lake, day: dt.date) -> pl.DataFrame:
-        where = f"get_universe({day.isoformat()!r}) of {self.source}"
-        try:
-            frame = self.function(day.isoformat())
-        except Exception as exc:
-            raise DataError(f"{where} raised {describe(exc)}") from exc
-        if not isinstance(frame, pl.DataFrame) or not {"ListingId", "MIC"} <= set(frame.columns):
-            raise ConfigError(f"{where} must return a polars DataFrame with ListingId and MIC")
-        return frame
 
 
 def universe_label(pipeline: Pipeline) -> str:
@@ -90,54 +69,6 @@ def universe_label(pipeline: Pipeline) -> str:
     if pipeline.config.UNIVERSE:
         return pipeline.config.UNIVERSE
     return "get_universe" if pipeline.get_universe is not None else "all"
-
-
-def _check_inside(frame: pl.LazyFrame, partition: Partition) -> None:
-    """Raise DataError if ``frame`` has rows outside ``partition``'s days: writing them
-    would replace, or duplicate, rows of other partitions."""
-    if "TimeBucket" not in frame.collect_schema().names():
-        return
-    low, high = partition.bounds()
-    outside = frame.filter(~pl.col("TimeBucket").is_between(low, high, closed="left"))
-    count = outside.select(pl.len()).collect().item()
-    if count:
-        raise DataError(
-            f"{count} output row(s) have a TimeBucket outside the partition's days "
-            f"{partition.first} to {partition.last}; nothing was written"
-        )
-
-
-def check_data_root(config: AnalyticsConfig, registry: Registry) -> None:
-    """Raise ConfigError unless the data root of ``config`` is an existing directory (or
-    object store prefix), when some pass reads the lake."""
-    if not any(reads_lake(p, registry) for p in config.PASSES):
-        return
-    root = config.DATA_ROOT
-    if root is None:
-        raise ConfigError("no data root: set DATA_ROOT, --data-root or BASALT_DATA_ROOT")
-    storage = Lake(root, config.storage_options).storage
-    try:
-        found = with_retries(
-            lambda: storage.is_dir(root), retries=config.IO_RETRIES, what=f"reading {root}"
-        )
-    except DataError as exc:
-        raise ConfigError(f"data root: {exc}") from exc
-    if not found:
-        raise ConfigError(
-            f"data root {root} does not exist or is not a directory "
-            "(DATA_ROOT, --data-root or BASALT_DATA_ROOT)"
-        )
-
-
-def check_outputs(config: AnalyticsConfig, registry: Registry) -> None:
-    """Raise ConfigError if some pass could not write its first partition (a read-only
-    directory, an unreachable database): found before anything is computed."""
-    for pass_config in config.PASSES:
-        output = config.output_for(pass_config)
-        target = registry.outputs[output.type](output, config.storage_options)
-        batches = pass_date_batches(config, pass_config)
-        if batches:
-            target.check_writable(output_location(config, pass_config, batches[0]))
 
 
 def make_universe(pipeline: Pipeline, registry: Registry) -> Universe:
@@ -163,21 +94,6 @@ def _memory_per_worker(config: AnalyticsConfig, workers: int) -> float:
         return config.MEMORY_PER_WORKER * 1e9
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return total * MEMORY_SHARE / workers
-
-
-@dataclass(frozen=True)
-class PartitionPlan:
-    """What planning decided for one output partition: run its ``tasks``, skip it (its
-    output exists, on resume), or fail it (``failure``: a day could not be planned)."""
-
-    batch: DateBatch
-    location: str
-    partition: Partition
-    tasks: list[Task] = field(default_factory=list)
-    kept: tuple[str, ...] = ()
-    """The locations of a skipped partition and its side outputs."""
-    skipped: bool = False
-    failure: TaskFailure | None = None
 
 
 @dataclass
@@ -279,9 +195,17 @@ class PassRun:
         )
         if self.observer:
             self.observer.pass_started(self.pass_config.name, days)
-        plan_partition = functools.partial(self._plan, planner, target, itertools.count())
+        plan_next = functools.partial(
+            plan_partition,
+            planner,
+            target,
+            itertools.count(),
+            scope=self.scope,
+            resume=self.config.RESUME,
+            retries=self.config.IO_RETRIES,
+        )
         with (
-            closing(_ahead(plan_partition, planner.date_batches())) as plans,
+            closing(_ahead(plan_next, planner.date_batches())) as plans,
             closing(self.executor.run(function, self._tasks(plans, result))) as outcomes,
         ):
             for outcome in outcomes:
@@ -399,7 +323,7 @@ class PassRun:
         where it went) of each, and the problems found that only warn."""
         plan = partition.plan
         frame = pl.scan_parquet(sorted(partition.parts))
-        _check_inside(frame, plan.partition)
+        plan.partition.check_rows(frame)
         checks = self.config.quality_checks_for(self.pass_config)
         problems = quality_problems(frame, checks) if checks else []
         if checks and problems and checks.action == "raise":
@@ -421,44 +345,6 @@ class PassRun:
             shown = with_retries(write, retries=retries, what=f"writing {location}")
             written.append((location, shown))
         return written, problems
-
-    def _plan(
-        self,
-        planner: PassPlanner,
-        target: OutputTarget,
-        counter: Iterator[int],
-        batch: DateBatch,
-    ) -> PartitionPlan:
-        """The plan of one partition (``counter`` numbers the part files of the pass)."""
-        location = planner.location(batch)
-        partition = Partition(batch.start, batch.end, planner.bucket, batch.days, self.scope)
-        sides = [s for m in self.pass_config.modules for s in self.registry.analytics[m].emits]
-        written = [location, *(planner.location(batch, side) for side in sides)]
-        if self.config.RESUME and all(target.is_complete(w, partition) for w in written):
-            return PartitionPlan(batch, location, partition, skipped=True, kept=tuple(written))
-        retries = self.config.IO_RETRIES
-        if planner.derived:
-            days: tuple[dt.date | None, ...] = (None,)
-        else:
-            days = batch.days
-        tasks = []
-        for day in days:
-
-            def plan_day(day: dt.date | None = day) -> list[Task]:
-                if day is None:
-                    return planner.partition_task(batch, counter.__next__)
-                return planner.day_tasks(batch, day, counter.__next__)
-
-            try:
-                what = f"planning {day or batch.key}"
-                tasks += with_retries(plan_day, retries=retries, what=what)
-            except ConfigError:
-                raise
-            except Exception as exc:  # the partition fails; the run goes on
-                when = day or batch.start
-                failure = TaskFailure(self.pass_config.name, batch.key, when, None, describe(exc))
-                return PartitionPlan(batch, location, partition, failure=failure)
-        return PartitionPlan(batch, location, partition, tasks)
 
     def _warn(self, where: str, problems: Sequence[str]) -> None:
         for problem in problems:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, DataError
 from basalt.timebuckets import BucketSpec
 
 if TYPE_CHECKING:
@@ -73,6 +73,20 @@ class Partition:
         partition."""
         done = {day for day, scope in entries if scope == self.scope}
         return set(self.covered) <= done
+
+    def check_rows(self, frame: pl.LazyFrame) -> None:
+        """Raise DataError if ``frame`` has rows outside the partition's days: writing them
+        would replace, or duplicate, rows of other partitions."""
+        if "TimeBucket" not in frame.collect_schema().names():
+            return
+        low, high = self.bounds()
+        outside = frame.filter(~pl.col("TimeBucket").is_between(low, high, closed="left"))
+        count = outside.select(pl.len()).collect().item()
+        if count:
+            raise DataError(
+                f"{count} output row(s) have a TimeBucket outside the partition's days "
+                f"{self.first} to {self.last}; nothing was written"
+            )
 
     @staticmethod
     def entries(manifest: Mapping[str, str]) -> list[tuple[dt.date, str]]:
