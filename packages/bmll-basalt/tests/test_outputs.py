@@ -5,6 +5,7 @@ leave the previous content, bad configurations fail validation."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -349,3 +350,16 @@ def test_parquet_directories_survive_an_empty_rewrite(tmp_path: Path) -> None:
     target.write(rows(MONDAY, {1: "XLON"}, 1.0), location, partition(MONDAY))
     target.write(rows(MONDAY, {1: "XLON"}, 1.0).clear(), location, partition(MONDAY))
     assert Path(location).is_dir() and list(Path(location).iterdir()) == []
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "out.db"
+    target = SqlOutput(OutputConfig(type="sql", sql_connection=f"sqlite:///{path}", sql_table="m"))
+    target.write(rows(MONDAY, {1: "XLON"}, 1.0), "m", partition(MONDAY))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another run holds the write lock
+    try:
+        assert read(target, "m").height == 2 and target.is_complete("m", partition(MONDAY))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import glob
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -49,15 +50,31 @@ def temporary_name(path: str) -> str:
     return os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
 
 
+def _leftovers(path: str) -> list[tuple[str, int | None]]:
+    """The temporary files and directories beside ``path`` and the pid of the process that
+    made each (None for the unnamed ones of older versions)."""
+    directory, name = os.path.split(path)
+    pattern = re.compile(
+        rf"^\.{re.escape(name)}\.(?:(\d+)-[0-9a-f]+|[0-9a-f]{{32}})\.tmp(?:\.old)?$"
+    )
+    found = []
+    for entry in glob.glob(os.path.join(glob.escape(directory or "."), f".{glob.escape(name)}.*")):
+        match = pattern.match(os.path.basename(entry))
+        if match:
+            found.append((entry, int(match[1]) if match[1] else None))
+    return found
+
+
 def remove_stale(path: str) -> None:
     """Remove the temporary files and directories beside ``path`` of processes that are
-    gone."""
-    directory, name = os.path.split(path)
-    for leftover in glob.glob(os.path.join(glob.escape(directory), f".{glob.escape(name)}.*.tmp*")):
-        owner = os.path.basename(leftover)[len(name) + 2 :].split("-", 1)[0]
-        if owner.isdigit() and process_alive(int(owner)):
+    gone. A directory that a killed process moved aside to put its new one in place
+    (``….tmp.old``) is put back first when nothing is at ``path``."""
+    for leftover, owner in _leftovers(path):
+        if owner is not None and process_alive(owner):
             continue
-        if os.path.isdir(leftover):
+        if leftover.endswith(".old") and os.path.isdir(leftover) and not os.path.exists(path):
+            os.replace(leftover, path)  # the swap was cut short: the earlier content returns
+        elif os.path.isdir(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             with suppress(FileNotFoundError):
@@ -97,20 +114,15 @@ def locked(path: str) -> Iterator[None]:
 
 @contextmanager
 def run_directory(parent: str | None) -> Iterator[str]:
-    """A fresh temporary directory for a run, removed afterwards; directories of earlier
-    runs whose process is gone (killed runs) are removed first."""
+    """A fresh temporary directory for a run (``basalt-run-{pid}-…``), removed afterwards;
+    directories of earlier runs whose process is gone (killed runs) are removed first."""
     base = Path(parent or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
     for stale in base.glob(f"{RUN_DIR_PREFIX}*"):
-        owner = stale / "pid"
-        try:
-            pid = int(owner.read_text() or 0)
-        except (OSError, ValueError):  # not written yet, or not a run directory
-            continue
-        if not process_alive(pid):
+        owner = stale.name.removeprefix(RUN_DIR_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not process_alive(int(owner)):
             shutil.rmtree(stale, ignore_errors=True)
-    directory = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=base))
-    (directory / "pid").write_text(str(os.getpid()))
+    directory = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=base))
     try:
         yield str(directory)
     finally:

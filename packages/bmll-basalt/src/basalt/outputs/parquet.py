@@ -46,7 +46,6 @@ class ParquetOutput(OutputTarget):
             return location
         target = os.path.abspath(location)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        remove_stale(target)
         partial = temporary_name(target)
         retired = f"{partial}.old"
         try:
@@ -58,6 +57,7 @@ class ParquetOutput(OutputTarget):
             )
             os.makedirs(partial, exist_ok=True)  # no rows: an empty directory
             with locked(target):
+                remove_stale(target)  # a swap cut short by a kill is undone first
                 if os.path.isdir(target):
                     os.replace(target, retired)
                 try:

@@ -27,6 +27,8 @@ __all__ = ["MANIFEST_TABLE", "SqlOutput", "table_name"]
 BATCH_ROWS = 50_000
 MANIFEST_TABLE = "basalt_manifest"
 """The table recording the days each partition write covered, per table and universe."""
+WRITING = "basalt_writing"
+"""Execution option of the connections that write."""
 SQLITE_WAIT_SECONDS = 600
 """How long a SQLite writer waits for another one to finish."""
 
@@ -70,19 +72,21 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _sqlite_write_transactions(engine: Any) -> None:
-    """Make every transaction of ``engine`` (SQLite) take the write lock when it begins and
-    include its DDL: the driver would otherwise begin lazily, after CREATE TABLE."""
+def _sqlite_transactions(engine: Any) -> None:
+    """Make the transactions of ``engine`` (SQLite) include their DDL — the driver would
+    otherwise begin lazily, after CREATE TABLE — and those of :data:`WRITING` connections
+    take the write lock when they begin; reads do not wait for writers."""
     sa = _sqlalchemy()
 
     def no_driver_transactions(connection: Any, _: Any) -> None:
         connection.isolation_level = None
 
-    def begin_immediate(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def begin(connection: Any) -> None:
+        writing = connection.get_execution_options().get(WRITING, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     sa.event.listen(engine, "connect", no_driver_transactions)
-    sa.event.listen(engine, "begin", begin_immediate)
+    sa.event.listen(engine, "begin", begin)
 
 
 def _manifest_table(metadata: Any) -> Any:
@@ -149,13 +153,13 @@ class SqlOutput(OutputTarget):
                 connect_args={"timeout": SQLITE_WAIT_SECONDS} if sqlite else {},
             )
             if sqlite:
-                _sqlite_write_transactions(self._engine)
+                _sqlite_transactions(self._engine)
         return self._engine
 
     def check_writable(self, location: str) -> None:
         url = self.engine.url.render_as_string(hide_password=True)
         try:
-            with self.engine.begin():  # SQLite: takes the write lock, so checks for it
+            with self._writing():  # SQLite: takes the write lock, so checks for it
                 pass
         except Exception as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -172,7 +176,7 @@ class SqlOutput(OutputTarget):
         table = sa.Table(name, metadata, *columns)
         manifest = _manifest_table(metadata)
         first = name not in self._started
-        with self.engine.begin() as connection:  # one transaction: all of it or nothing
+        with self._writing() as connection:  # one transaction: all of it or nothing
             self._lock(connection, name)
             exists = sa.inspect(connection).has_table(name)
             if exists and first and self.config.sql_if_exists == "fail":
@@ -192,6 +196,10 @@ class SqlOutput(OutputTarget):
             self._record(connection, manifest, name, partition)
         self._started.add(name)
         return f"{self.engine.url.render_as_string(hide_password=True)}#{name}"
+
+    def _writing(self) -> Any:
+        """A write transaction (on SQLite it holds the database's write lock)."""
+        return self.engine.execution_options(**{WRITING: True}).begin()
 
     def _lock(self, connection: Any, name: str) -> None:
         """Wait for the other writers of ``name`` (PostgreSQL; SQLite transactions hold the

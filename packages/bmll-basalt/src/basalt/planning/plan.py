@@ -209,7 +209,7 @@ class PassPlanner:
             mic: {name: table.files(self.lake, [mic], [day]) for name, table in tables.items()}
             for mic in mics
         }
-        daily = [name for name, table in tables.items() if table.every_venue_day]
+        daily = [name for name, table in tables.items() if table.every_venue_day] or list(tables)
         opened = {mic for mic, files in found.items() if any(files[t] for t in daily)}
         missing = [
             tables[name].path(self.lake, mic, day)
