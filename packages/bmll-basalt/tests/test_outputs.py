@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 from basalt.config.loading import Pipeline, validate_config
 from basalt.config.models import OutputConfig
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, DataError
 from basalt.outputs.base import OutputTarget, Partition
 from basalt.outputs.delta import DeltaOutput
 from basalt.outputs.parquet import ParquetOutput
@@ -119,7 +119,7 @@ def test_a_write_failing_after_the_delete_is_rolled_back(postgres_url: str, tmp_
         monday = rows(MONDAY, {1: "XLON"}, 1.0)
         target.write(monday, "rollback_test", partition(MONDAY))
         extra = rows(MONDAY, {1: "XLON"}, 2.0).with_columns(Unknown=pl.lit(1))
-        with pytest.raises(sa.exc.SQLAlchemyError):  # the table has no column Unknown
+        with pytest.raises(DataError, match="Unknown"):  # the table has no such column
             target.write(extra, "rollback_test", partition(MONDAY))
         assert_frame_equal(read(target, "rollback_test"), expected(monday), check_dtypes=False)
         with target.engine.begin() as connection:

@@ -94,7 +94,7 @@ def started(lake: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str],
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()  # reaps it and closes its stderr pipe
 
 
 def gone_within(pids: set[int], seconds: float) -> set[int]:

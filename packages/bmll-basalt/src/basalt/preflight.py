@@ -7,7 +7,7 @@ A run that could read nothing, or could not write what it computes, is a usage e
 from __future__ import annotations
 
 from basalt.config.models import AnalyticsConfig
-from basalt.errors import ConfigError, DataError
+from basalt.errors import ConfigError, DataError, TransientError
 from basalt.lake import Lake
 from basalt.passes import reads_lake
 from basalt.planning.dates import pass_date_batches
@@ -31,6 +31,8 @@ def check_data_root(config: AnalyticsConfig, registry: Registry) -> None:
         found = with_retries(
             lambda: storage.is_dir(root), retries=config.IO_RETRIES, what=f"reading {root}"
         )
+    except TransientError:
+        raise  # still failing after the retries: a failed run, not a usage error
     except DataError as exc:
         raise ConfigError(f"data root: {exc}") from exc
     if not found:

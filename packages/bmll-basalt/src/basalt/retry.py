@@ -9,7 +9,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from basalt.errors import BasaltError, TransientError
+import polars as pl
+
+from basalt.errors import TransientError
 
 __all__ = ["is_transient", "with_retries"]
 
@@ -24,6 +26,8 @@ TRANSIENT_ERRNOS = {
     errno.EAGAIN,
     errno.EPIPE,
 }
+HTTP_TOO_MANY_REQUESTS = 429
+HTTP_SERVER_ERROR = 500
 TRANSIENT_MESSAGE = re.compile(
     r"timed out|timeout|connection (?:reset|aborted|refused|closed)|broken pipe|slow ?down"
     r"|throttl|service unavailable|too many requests|status(?: code)?:? (?:429|5\d\d)"
@@ -33,15 +37,20 @@ TRANSIENT_MESSAGE = re.compile(
 
 
 def _transient_link(exc: BaseException) -> bool | None:
-    """Whether ``exc`` itself is transient; None when it says nothing (Basalt's own
-    errors other than :class:`TransientError`: their cause decides)."""
+    """Whether ``exc`` itself is transient; None when it says nothing and its cause decides
+    (Basalt's own errors other than :class:`TransientError`, errors other than I/O ones,
+    whose messages are not read)."""
     if isinstance(exc, TransientError | ConnectionError | TimeoutError):
         return True
     if isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS:
         return True
-    if isinstance(exc, BasaltError):
-        return None
-    return TRANSIENT_MESSAGE.search(str(exc)) is not None or None
+    response = getattr(exc, "response", None)  # an HTTP client's error (botocore's)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status == HTTP_TOO_MANY_REQUESTS or status >= HTTP_SERVER_ERROR or None
+    if isinstance(exc, OSError | pl.exceptions.PolarsError):  # I/O: object stores report so
+        return TRANSIENT_MESSAGE.search(str(exc)) is not None or None
+    return None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -54,7 +63,8 @@ def is_transient(exc: BaseException) -> bool:
         if _transient_link(current):
             return True
         seen.add(id(current))
-        current = current.__cause__ or current.__context__
+        context = None if current.__suppress_context__ else current.__context__
+        current = current.__cause__ or context
     return False
 
 

@@ -236,7 +236,8 @@ class S3Storage(Storage):
         except ClientError as exc:
             if _status(exc) == 404:
                 raise DataError(f"{path}: bucket {bucket} does not exist") from exc
-            # Without s3:ListBucket the answer is 403: the bucket exists.
+            if _status(exc) != 403:  # without s3:ListBucket the answer is 403: it exists
+                raise  # throttling, a server error: not known yet
         self._known_buckets.add(bucket)
 
     def list_dirs(self, path: str) -> list[str]:

@@ -11,15 +11,17 @@ identifiers; values travel as bound parameters, never in the SQL text.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
 
 from basalt.config.models import IDENTIFIER, PLACEHOLDERS, OutputConfig
-from basalt.errors import ConfigError
+from basalt.errors import ConfigError, DataError, TransientError
 from basalt.outputs.base import OutputTarget, Partition
 
 __all__ = ["MANIFEST_TABLE", "SqlOutput", "table_name"]
@@ -27,6 +29,12 @@ __all__ = ["MANIFEST_TABLE", "SqlOutput", "table_name"]
 BATCH_ROWS = 50_000
 MANIFEST_TABLE = "basalt_manifest"
 """The table recording the days each partition write covered, per table and universe."""
+TRANSIENT_SQL = re.compile(
+    r"could not connect|connection (?:refused|reset|failed|timed out)|server closed the "
+    r"connection|terminating connection|database is locked|timeout|timed out",
+    re.IGNORECASE,
+)
+"""Database errors worth retrying."""
 WRITING = "basalt_writing"
 """Execution option of the connections that write."""
 SQLITE_WAIT_SECONDS = 600
@@ -176,7 +184,7 @@ class SqlOutput(OutputTarget):
         table = sa.Table(name, metadata, *columns)
         manifest = _manifest_table(metadata)
         first = name not in self._started
-        with self._writing() as connection:  # one transaction: all of it or nothing
+        with self._reported(), self._writing() as connection:  # one transaction: all or nothing
             self._lock(connection, name)
             exists = sa.inspect(connection).has_table(name)
             if exists and first and self.config.sql_if_exists == "fail":
@@ -196,6 +204,19 @@ class SqlOutput(OutputTarget):
             self._record(connection, manifest, name, partition)
         self._started.add(name)
         return f"{self.engine.url.render_as_string(hide_password=True)}#{name}"
+
+    @contextlib.contextmanager
+    def _reported(self) -> Iterator[None]:
+        """Database errors inside the block as Basalt's: a lost or refused connection, a
+        time-out or a locked database as :class:`TransientError` (retried), others as
+        :class:`DataError`; both name the database."""
+        try:
+            yield
+        except _sqlalchemy().exc.DBAPIError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            url = self.engine.url.render_as_string(hide_password=True)
+            transient = exc.connection_invalidated or TRANSIENT_SQL.search(reason)
+            raise (TransientError if transient else DataError)(f"{url}: {reason}") from exc
 
     def _writing(self) -> Any:
         """A write transaction (on SQLite it holds the database's write lock)."""
@@ -247,17 +268,18 @@ class SqlOutput(OutputTarget):
     def scan(self, location: str) -> pl.LazyFrame:
         sa = _sqlalchemy()
         name = table_name(location)
-        with self.engine.connect() as connection:
+        with self._reported(), self.engine.connect() as connection:
             table = sa.Table(name, sa.MetaData(), autoload_with=connection)
             return self.in_nanoseconds(pl.read_database(sa.select(table), connection).lazy())
 
     def exists(self, location: str) -> bool:
-        return bool(_sqlalchemy().inspect(self.engine).has_table(table_name(location)))
+        with self._reported():
+            return bool(_sqlalchemy().inspect(self.engine).has_table(table_name(location)))
 
     def is_complete(self, location: str, partition: Partition) -> bool:
         sa = _sqlalchemy()
         name = table_name(location)
-        with self.engine.connect() as connection:
+        with self._reported(), self.engine.connect() as connection:
             inspector = sa.inspect(connection)
             if not (inspector.has_table(name) and inspector.has_table(MANIFEST_TABLE)):
                 return False
