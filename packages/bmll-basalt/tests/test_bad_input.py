@@ -90,14 +90,31 @@ def test_a_bucket_of_more_than_a_day_is_a_validation_error(
     )
 
 
-def test_workers_far_above_the_cpus_warn(caplog: pytest.LogCaptureFixture) -> None:
+def test_workers_far_above_the_cpus_are_capped(caplog: pytest.LogCaptureFixture) -> None:
     cpus = os.cpu_count() or 1
     with caplog.at_level(logging.WARNING, logger="basalt"):
-        LocalExecutor(cpus)
+        assert LocalExecutor(cpus).workers == cpus
         assert caplog.records == []
-        LocalExecutor(OVERSUBSCRIBED * cpus + 1)  # not entered: no process starts
+        many = LocalExecutor(100_000)  # not entered: no process starts
+    assert many.workers == OVERSUBSCRIBED * cpus
     [record] = caplog.records
-    assert record.getMessage().startswith(f"{OVERSUBSCRIBED * cpus + 1} workers on {cpus} CPUs")
+    assert record.getMessage().startswith(
+        f"NUM_WORKERS 100000 is more than {OVERSUBSCRIBED} per CPU on {cpus} CPUs: using "
+        f"{OVERSUBSCRIBED * cpus} workers"
+    )
+
+
+def test_a_range_of_weekend_days_is_a_usage_error(
+    basalt_cli: Invoke, small_lake: Path, tmp_path: Path
+) -> None:
+    path = pipeline(tmp_path, small_lake)
+    result = run(basalt_cli, path, "--start-date", "2024-03-09", "--end-date", "2024-03-10")
+    assert result.exit_code == 2
+    assert "--start-date 2024-03-09 to --end-date 2024-03-10 holds only Saturdays and Sundays" in (
+        result.output
+    )
+    saturday = run(basalt_cli, path, "--date", "2024-03-09")
+    assert saturday.exit_code == 2 and "holds only Saturdays and Sundays" in saturday.output
 
 
 def test_universe_values_are_made_safe_in_paths(

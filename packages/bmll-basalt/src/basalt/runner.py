@@ -394,7 +394,7 @@ def _ahead(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="basalt-plan") as planning:
         pending = [planning.submit(plan, batch) for batch in batches[:1]]
         try:
-            for following in [*batches[1:], None]:
+            for following in [*batches[1:], None] if batches else []:
                 current = pending.pop().result()
                 if following is not None:
                     pending.append(planning.submit(plan, following))

@@ -48,11 +48,14 @@ __all__ = [
 @dataclass(frozen=True)
 class TableInput:
     """The files of one input table for a task; ``restricted`` files hold only the
-    batch's listings already (prepared by shredding), others are filtered on read."""
+    batch's listings already (prepared by shredding), others are filtered on read. Rows
+    outside the task's day are dropped (and counted) unless the files are ``in_day``."""
 
     lake: Lake
     files: tuple[str, ...]
     restricted: bool = False
+    in_day: bool = False
+    """Whether the files' footers prove every row lies in the task's day (nothing to drop)."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def _inputs(
         frame = _read(name, source, registry, ids, bucket)
         if isinstance(source, PassInput):
             counts.append(frame.select(pl.lit(0).alias("OutOfRange"), pl.len().alias("PassRows")))
-        elif registry.tables[name].timestamp is not None and task.last_day is None:
+        elif registry.tables[name].timestamp is not None and not source.in_day:
             inside = pl.col("TimeBucket").is_between(low, high, closed="left").fill_null(False)
             outside = frame.filter(~inside)
             counts.append(outside.select(pl.len().alias("OutOfRange"), pl.lit(0).alias("PassRows")))

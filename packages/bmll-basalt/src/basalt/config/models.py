@@ -315,6 +315,11 @@ class AnalyticsConfig(BaseModel):
             self.END_DATE = self.START_DATE
         if self.END_DATE < self.START_DATE:
             raise ValueError(f"END_DATE {self.END_DATE} is before START_DATE {self.START_DATE}")
+        if not self.days():
+            raise ValueError(
+                f"START_DATE {self.START_DATE} to END_DATE {self.END_DATE} holds only Saturdays "
+                "and Sundays, which EXCLUDE_WEEKENDS skips: no day to run"
+            )
         if self.RESUME:
             for output in [self.OUTPUT_TARGET, *(p.output for p in self.PASSES if p.output)]:
                 if (output.type == "delta" and output.delta_mode == "overwrite") or (

@@ -40,7 +40,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 WORKER_DIED = "its worker process died (killed by a signal, or out of memory)"
 OVERSUBSCRIBED = 4
-"""Workers per CPU beyond which a run warns."""
+"""The most workers per CPU: more are not started (a warning says so)."""
 log = logging.getLogger(__name__)
 
 
@@ -83,15 +83,18 @@ class LocalExecutor(Executor):
         options: dict[str, Any] | None = None,
         threads_per_worker: int | None = None,
     ) -> None:
-        super().__init__(workers, options, threads_per_worker)
         cpus = os.cpu_count() or 1
         if workers > OVERSUBSCRIBED * cpus:
             log.warning(
-                "%d workers on %d CPUs: each holds memory and competes for the CPUs; "
-                "NUM_WORKERS near the number of CPUs is usually fastest",
+                "NUM_WORKERS %d is more than %d per CPU on %d CPUs: using %d workers (each "
+                "holds memory and competes for the CPUs; near the number of CPUs is fastest)",
                 workers,
+                OVERSUBSCRIBED,
                 cpus,
+                OVERSUBSCRIBED * cpus,
             )
+            workers = OVERSUBSCRIBED * cpus
+        super().__init__(workers, options, threads_per_worker)
 
     def __enter__(self) -> LocalExecutor:
         environment = self.worker_environment()

@@ -29,6 +29,7 @@ from basalt.passes import pass_sources, reads_lake
 from basalt.planning.dates import DateBatch, pass_date_batches
 from basalt.planning.packing import pack_listings
 from basalt.planning.sizes import FileLayout, inspect_file, listing_bytes
+from basalt.planning.stamps import within_day
 from basalt.plugins import Registry
 from basalt.tables.base import DataTable
 from basalt.tasks import PassInput, TableInput, Task
@@ -63,6 +64,11 @@ def output_location(
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"output path_template {template!r} is invalid: {exc}") from None
+
+
+def _table_input(lake: Lake, files: list[str], in_day: Mapping[str, bool]) -> TableInput:
+    """The lake ``files`` of a task's table, ``in_day`` when each one is."""
+    return TableInput(lake, tuple(files), in_day=all(in_day[f] for f in files))
 
 
 def path_safe(value: str) -> str:
@@ -255,8 +261,16 @@ class PassPlanner:
         if listings.is_empty():
             return []
         files = {name: [f for paths in of.values() for f in paths] for name, of in by_mic.items()}
+        tables = self.tables()
         layouts = {
-            name: [inspect_file(self.lake, f) for f in paths] for name, paths in files.items()
+            name: [inspect_file(self.lake, f, tables[name].timestamp_sources()) for f in paths]
+            for name, paths in files.items()
+        }
+        bucket = self.bucket
+        in_day = {
+            layout.path: within_day(layout.stamps, day, bucket)
+            for ls in layouts.values()
+            for layout in ls
         }
         self.input_rows.update(
             (layout.path, layout.rows) for ls in layouts.values() for layout in ls
@@ -285,7 +299,7 @@ class PassPlanner:
             sum(len(paths) for paths in files.values()),
             "shredded" if shred else "scanned directly",
         )
-        inputs = self._shredded(files, batches, partition, day) if shred else None
+        inputs = self._shredded(files, batches, partition, day, in_day) if shred else None
         earlier = self.pass_inputs(day, day)
         tasks = []
         for number, ids in enumerate(batches):
@@ -295,8 +309,8 @@ class PassPlanner:
                 inputs[number]
                 if inputs is not None
                 else {
-                    name: TableInput(
-                        self.lake, tuple(f for mic in batch_mics for f in of.get(mic, []))
+                    name: _table_input(
+                        self.lake, [f for mic in batch_mics for f in of.get(mic, [])], in_day
                     )
                     for name, of in by_mic.items()
                 }
@@ -353,6 +367,7 @@ class PassPlanner:
         batches: list[list[int]],
         partition: DateBatch,
         day: dt.date,
+        in_day: Mapping[str, bool],
     ) -> list[dict[str, TableInput]]:
         """Re-partition each table's files of ``day`` by symbol batch into local files."""
         batch_map = pl.LazyFrame(
@@ -383,5 +398,6 @@ class PassPlanner:
                 parts = sorted(
                     glob.glob(os.path.join(target, f"{BATCH_COLUMN}={number}", "*.parquet"))
                 )
-                prepared[number][name] = TableInput(local, tuple(parts), restricted=True)
+                proven = all(in_day[p] for p in paths)
+                prepared[number][name] = TableInput(local, tuple(parts), True, proven)
         return prepared

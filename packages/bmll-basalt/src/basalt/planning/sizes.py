@@ -17,6 +17,7 @@ import polars as pl
 
 from basalt.errors import DataError
 from basalt.lake import Lake
+from basalt.planning.stamps import stamp_range
 
 if TYPE_CHECKING:  # pyarrow loads with the first footer read, while the workers start
     import pyarrow.parquet as pq
@@ -38,6 +39,8 @@ class FileLayout:
     skip the row groups of other listings."""
     counts: pl.DataFrame
     """Rows per listing: ``ListingId``, ``Rows``."""
+    stamps: tuple[int, int] | None = None
+    """Bounds (ns) of every row's timestamp, when the footer proves them."""
 
 
 def _key_column(metadata: pq.FileMetaData) -> int | None:
@@ -63,8 +66,9 @@ def _ranges(metadata: pq.FileMetaData) -> list[tuple[int, int, int]] | None:
     return ranges
 
 
-def inspect_file(lake: Lake, path: str) -> FileLayout:
-    """The layout of the lake file ``path``."""
+def inspect_file(lake: Lake, path: str, stamp_columns: Sequence[str] = ()) -> FileLayout:
+    """The layout of the lake file ``path``, with the bounds of its timestamps taken from
+    ``stamp_columns`` (:func:`~basalt.planning.stamps.stamp_range`)."""
     try:
         metadata = lake.storage.metadata(path)
     except Exception as exc:
@@ -88,7 +92,8 @@ def inspect_file(lake: Lake, path: str) -> FileLayout:
             .agg(pl.len().cast(pl.Int64).alias("Rows"))
             .collect()
         )
-    return FileLayout(path, rows, size / rows if rows else 0.0, organised, counts)
+    stamps = stamp_range(metadata, stamp_columns) if stamp_columns else None
+    return FileLayout(path, rows, size / rows if rows else 0.0, organised, counts, stamps)
 
 
 def listing_bytes(layouts: Sequence[FileLayout]) -> pl.DataFrame:

@@ -31,6 +31,9 @@ class DataTable:
     schema_name: ClassVar[str]
     required_columns: ClassVar[tuple[str, ...]] = ("ListingId",)
     timestamp: ClassVar[str | None] = None
+    timestamp_columns: ClassVar[tuple[str, ...]] = ()
+    """The file columns :meth:`normalise` takes ``timestamp`` from: the first non-null of
+    them, in nanoseconds (default: ``timestamp`` itself)."""
     every_venue_day: ClassVar[bool] = True
     """Whether every MIC has a file of the table on each of its trading days, so that a
     missing file means lost data (false for feeds only some MICs or days have)."""
@@ -128,5 +131,17 @@ class DataTable:
 
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """Timestamps to ``Datetime[ns]`` and derived columns; the identity by default."""
-        return frame
+        """``timestamp`` from ``timestamp_columns``, as ``Datetime[ns]`` (each column cast to
+        nanoseconds first: no precision is lost); subclasses add derived columns."""
+        if cls.timestamp is None:
+            return frame
+        sources = cls.timestamp_sources()
+        stamp = pl.coalesce(*(pl.col(c).cast(pl.Datetime("ns")) for c in sources))
+        return frame.with_columns(stamp.alias(cls.timestamp))
+
+    @classmethod
+    def timestamp_sources(cls) -> tuple[str, ...]:
+        """The file columns ``timestamp`` comes from; none without a timestamp."""
+        if cls.timestamp is None:
+            return ()
+        return cls.timestamp_columns or (cls.timestamp,)

@@ -16,17 +16,6 @@ __all__ = [
     "TradesTable",
 ]
 
-NS = pl.Datetime("ns")
-
-
-def _first_ns(*columns: str) -> pl.Expr:
-    """The first non-null of ``columns``, each cast to nanoseconds first (keeps precision)."""
-    return pl.coalesce(*(pl.col(c).cast(NS) for c in columns))
-
-
-def _event_timestamp_from_ns(frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.with_columns(pl.col("TimestampNanoseconds").cast(NS).alias("EventTimestamp"))
-
 
 class TradesTable(DataTable):
     """BMLL trades-plus: one row per trade print. Adds ``LocalPrice = TradeNotional / Size``."""
@@ -36,14 +25,13 @@ class TradesTable(DataTable):
     prefix = "trades-plus-"
     schema_name = "trades-plus"
     timestamp = "TradeTimestamp"
+    timestamp_columns = ("TradeTimestampNanoseconds", "TradeTimestamp")
     required_columns = ("ListingId", "TradeTimestamp", "Price", "Size", "TradeNotional")
 
     @classmethod
     def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.with_columns(
-            _first_ns("TradeTimestampNanoseconds", "TradeTimestamp").alias("TradeTimestamp"),
-            (pl.col("TradeNotional") / pl.col("Size")).alias("LocalPrice"),
-        )
+        price = (pl.col("TradeNotional") / pl.col("Size")).alias("LocalPrice")
+        return super().normalise(frame).with_columns(price)
 
 
 class L2Table(DataTable):
@@ -54,13 +42,8 @@ class L2Table(DataTable):
     prefix = ""
     schema_name = "l2"
     timestamp = "EventTimestamp"
+    timestamp_columns = ("TimestampNanoseconds", "EventTimestamp")
     required_columns = ("ListingId", "EventTimestamp", "BidPrice1", "AskPrice1")
-
-    @classmethod
-    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.with_columns(
-            _first_ns("TimestampNanoseconds", "EventTimestamp").alias("EventTimestamp")
-        )
 
 
 class L3Table(DataTable):
@@ -71,11 +54,8 @@ class L3Table(DataTable):
     prefix = "l3-"
     schema_name = "l3"
     timestamp = "EventTimestamp"
+    timestamp_columns = ("TimestampNanoseconds",)
     required_columns = ("ListingId", "TimestampNanoseconds", "Side", "LobAction", "Price", "Size")
-
-    @classmethod
-    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return _event_timestamp_from_ns(frame)
 
 
 class MarketStateTable(DataTable):
@@ -86,11 +66,8 @@ class MarketStateTable(DataTable):
     prefix = "market-state-"
     schema_name = "market-state"
     timestamp = "EventTimestamp"
+    timestamp_columns = ("TimestampNanoseconds",)
     required_columns = ("ListingId", "TimestampNanoseconds", "MarketState")
-
-    @classmethod
-    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        return _event_timestamp_from_ns(frame)
 
 
 class CbboTable(L2Table):
@@ -114,12 +91,8 @@ class ImbalanceTable(DataTable):
     schema_name = "imbalance"
     every_venue_day = False
     timestamp = "EventTimestamp"
+    timestamp_columns = ("TimestampNanoseconds", "Timestamp")
     required_columns = ("ListingId",)
-
-    @classmethod
-    def normalise(cls, frame: pl.LazyFrame) -> pl.LazyFrame:
-        stamp = _first_ns("TimestampNanoseconds", "Timestamp")
-        return frame.with_columns(stamp.alias("EventTimestamp"))
 
 
 class ReferenceTable(DataTable):
