@@ -191,3 +191,37 @@ def test_resume_with_another_universe_computes_its_own_rows(lake: Path, tmp_path
     assert run(lake, target, FIRST, dt.date(2024, 3, 8), UNIVERSE="mic=XLON").ok
     other = run(lake, target, FIRST, dt.date(2024, 3, 8), RESUME=True)  # universe: all
     assert other.passes[0].skipped == [] and other.passes[0].tasks == 5
+
+
+def test_parquet_files_of_other_ranges_give_up_their_days(lake: Path, tmp_path: Path) -> None:
+    """With the default naming (a partition's clipped bounds), runs over other ranges write
+    other files: each new partition takes its days from them, so no row is read twice."""
+    target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}_{{end_date}}.parquet"}
+    whole = run(lake, target, FIRST, dt.date(2024, 3, 8))
+    reference = written(target, tmp_path)
+    assert whole.ok and reference.height > 1000
+    wednesday = run(lake, target, dt.date(2024, 3, 6), dt.date(2024, 3, 6))  # inside the week
+    assert wednesday.ok
+    files = sorted(p.name for p in (tmp_path / "p1").glob("*.parquet"))
+    assert files == ["2024-03-04_2024-03-08.parquet", "2024-03-06_2024-03-06.parquet"]
+    assert_frame_equal(written(target, tmp_path), reference)  # every row once
+    trimmed = pl.read_parquet(tmp_path / "p1" / "2024-03-04_2024-03-08.parquet")
+    assert dt.date(2024, 3, 6) not in daily(trimmed)["Day"].to_list()
+    again = run(lake, target, FIRST, dt.date(2024, 3, 8))  # the week again: one file
+    assert again.ok and [p.name for p in (tmp_path / "p1").glob("*.parquet")] == [
+        "2024-03-04_2024-03-08.parquet"
+    ]
+    assert_frame_equal(written(target, tmp_path), reference)
+
+
+def test_resume_over_a_longer_range_replaces_the_shorter_files(lake: Path, tmp_path: Path) -> None:
+    target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}_{{end_date}}.parquet"}
+    assert run(lake, target, FIRST, dt.date(2024, 3, 5)).ok
+    resumed = run(lake, target, FIRST, dt.date(2024, 3, 8), RESUME=True)
+    assert resumed.ok and resumed.passes[0].tasks == 5
+    assert [p.name for p in (tmp_path / "p1").glob("*.parquet")] == [
+        "2024-03-04_2024-03-08.parquet"
+    ]
+    frame = written(target, tmp_path)
+    assert frame.select(KEYS).is_duplicated().sum() == 0
+    assert daily(frame)["Day"].unique().len() == 5

@@ -133,6 +133,19 @@ def test_list_dirs(storage: S3Storage, s3_client: Any, s3_bucket: str) -> None:
     assert storage.list_dirs(f"{root}/missing") == []
 
 
+def test_glob_and_remove(storage: S3Storage, s3_client: Any, s3_bucket: str) -> None:
+    for key in ("out/p1/2024-03-04_2024-03-08.parquet", "out/p1/2024-03-06_2024-03-06.parquet",
+                "out/p2/2024-03-04_2024-03-08.parquet", "out/p1/notes.txt"):  # fmt: skip
+        s3_client.put_object(Bucket=s3_bucket, Key=key, Body=b"x")
+    found = storage.glob(f"s3://{s3_bucket}/out/p1/*_*.parquet")
+    assert found == [
+        f"s3://{s3_bucket}/out/p1/2024-03-04_2024-03-08.parquet",
+        f"s3://{s3_bucket}/out/p1/2024-03-06_2024-03-06.parquet",
+    ]
+    storage.remove(found[1])
+    assert storage.glob(f"s3://{s3_bucket}/out/p1/*_*.parquet") == found[:1]
+
+
 def test_list_dirs_reads_every_page(
     storage: S3Storage, s3_client: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

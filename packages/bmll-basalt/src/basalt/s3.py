@@ -7,6 +7,7 @@ use the same endpoint, region and credentials.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import threading
@@ -257,6 +258,27 @@ class S3Storage(Storage):
                 common = page.get("CommonPrefixes", [])
                 names.extend(entry["Prefix"][len(prefix) :].rstrip("/") for entry in common)
         return sorted(names)
+
+    def glob(self, pattern: str) -> list[str]:
+        """The objects matching ``pattern`` (``*`` and ``?`` within a key), sorted."""
+        bucket, key = _split(pattern)
+        prefix = re.split(r"[*?\[]", key, maxsplit=1)[0]
+        paginator = self._s3().get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": _LIST_PAGE_SIZE}
+        )
+        found: list[str] = []
+        with _reported(pattern, "list"):
+            for page in pages:
+                keys = (entry["Key"] for entry in page.get("Contents", []))
+                found.extend(f"s3://{bucket}/{k}" for k in keys if fnmatch.fnmatchcase(k, key))
+        return sorted(found)
+
+    def remove(self, path: str) -> None:
+        """Delete the object ``path``."""
+        bucket, key = _split(path)
+        with _reported(path, "delete"):
+            self._s3().delete_object(Bucket=bucket, Key=key)
 
     def is_dir(self, path: str) -> bool:
         """Whether some object lies under the prefix ``path``; a missing bucket raises

@@ -9,6 +9,7 @@ writes the same paths with :attr:`Storage.polars_options`.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -57,6 +58,14 @@ class Storage(ABC):
         """Whether ``path`` is a directory (on an object store: a prefix holding objects)."""
 
     @abstractmethod
+    def glob(self, pattern: str) -> list[str]:
+        """The files matching ``pattern`` (``*`` and ``?``), sorted."""
+
+    @abstractmethod
+    def remove(self, path: str) -> None:
+        """Delete the file ``path``."""
+
+    @abstractmethod
     def metadata(self, path: str) -> pq.FileMetaData:
         """The Parquet footer of ``path`` (schema, row groups, statistics)."""
 
@@ -95,6 +104,12 @@ class LocalStorage(Storage):
 
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+
+    def remove(self, path: str) -> None:
+        os.remove(path)
 
     def metadata(self, path: str) -> pq.FileMetaData:
         import pyarrow.parquet as pq  # only where footers are inspected (planning)

@@ -2,21 +2,25 @@
 ``partition_columns`` one directory of hive-partitioned files.
 
 The partition's manifest (:class:`~basalt.outputs.base.Partition`) is in the key-value
-metadata of every file written, so it appears and disappears with them.
+metadata of every file written, so it appears and disappears with them. Files of the same
+output written for other date ranges give up the days a new partition covers, so a row is
+never in two files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
+from collections.abc import Iterator
 
 import polars as pl
 
 from basalt.config.models import OutputConfig
 from basalt.files import locked, remove_stale, temporary_name
 from basalt.outputs.base import OutputTarget, Partition, check_local_directory
-from basalt.storage import is_url, open_storage
+from basalt.storage import Storage, is_url, open_storage
 
 __all__ = ["ParquetOutput"]
 
@@ -42,7 +46,10 @@ class ParquetOutput(OutputTarget):
         columns = self.config.partition_columns
         manifest = partition.manifest()
         if not columns:
-            open_storage(location, self.storage_options).write_parquet(prepared, location, manifest)
+            storage = open_storage(location, self.storage_options)
+            with self._turn(location):
+                self._give_days(storage, location, partition)
+                storage.write_parquet(prepared, location, manifest)
             return location
         target = os.path.abspath(location)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -70,6 +77,41 @@ class ParquetOutput(OutputTarget):
             for leftover in (partial, retired):
                 shutil.rmtree(leftover, ignore_errors=True)
         return location
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _turn(location: str) -> Iterator[None]:
+        """Wait for the other writers of the local directory of ``location``."""
+        if is_url(location):
+            yield
+            return
+        with locked(os.path.dirname(os.path.abspath(location))):
+            yield
+
+    @staticmethod
+    def _give_days(storage: Storage, location: str, partition: Partition) -> None:
+        """The files of other partitions of this output (a run over other dates) lose the
+        days of ``partition``: a file holding only such days is removed, one holding others
+        too is rewritten without them, so no row is in two files."""
+        pattern = location
+        for day in {partition.first, partition.last}:
+            pattern = pattern.replace(day.isoformat(), "*")
+        if pattern == location:
+            return
+        days = set(partition.covered)
+        for other in storage.glob(pattern):
+            entries = Partition.entries(storage.file_metadata(other)) if other != location else []
+            held = {day for day, _ in entries}
+            if not held & days:
+                continue
+            if held <= days:
+                storage.remove(other)
+                continue
+            kept = sorted(held - days)
+            day_of = partition.bucket.inside(pl.col("TimeBucket")).dt.date()
+            rest = storage.scan_parquet(other).filter(day_of.is_in(kept)).collect()
+            manifest = Partition(kept[0], kept[-1], partition.bucket, tuple(kept), entries[0][1])
+            storage.write_parquet(rest.lazy(), other, manifest.manifest())
 
     def scan(self, location: str) -> pl.LazyFrame:
         if self.config.partition_columns:
