@@ -5,6 +5,7 @@ file's day are dropped and counted, parquet partitions never overwrite each othe
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -225,3 +226,38 @@ def test_resume_over_a_longer_range_replaces_the_shorter_files(lake: Path, tmp_p
     frame = written(target, tmp_path)
     assert frame.select(KEYS).is_duplicated().sum() == 0
     assert daily(frame)["Day"].unique().len() == 5
+
+
+def test_resume_looks_again_at_days_that_had_no_data(lake: Path, tmp_path: Path) -> None:
+    """Tuesday's files arrive after the first run: the resumed run computes them."""
+    copy = Path(shutil.copytree(lake, tmp_path / "lake"))
+    tuesday = list(copy.rglob("*-20240305.parquet"))
+    moved = tmp_path / "late"
+    moved.mkdir()
+    for path in tuesday:
+        path.rename(moved / path.name)
+    target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}.parquet"}
+    first = run(copy, target, FIRST, dt.date(2024, 3, 5))
+    assert first.ok and first.passes[0].no_data == [(dt.date(2024, 3, 5), "XLON")]
+    for path in tuesday:
+        (moved / path.name).rename(path)
+    resumed = run(copy, target, FIRST, dt.date(2024, 3, 5), RESUME=True)
+    assert resumed.ok and resumed.passes[0].skipped == [] and resumed.passes[0].tasks == 2
+    assert daily(written(target, tmp_path))["Day"].unique().sort().to_list() == [
+        FIRST,
+        dt.date(2024, 3, 5),
+    ]
+
+
+def test_a_holiday_with_reference_and_market_state_files_is_still_a_holiday(
+    lake: Path, tmp_path: Path
+) -> None:
+    """Venues may publish reference and market-state files on a holiday: no trades and no
+    book that day is still a holiday, not missing files."""
+    copy = Path(shutil.copytree(lake, tmp_path / "lake"))
+    for folder in ("Trades-Plus", "Equity"):
+        next(copy.glob(f"{folder}/XLON/2024/03/05/*.parquet")).unlink()
+    raw = {"PASSES": [{"name": "p1", "modules": ["trade", "l2"]}]}
+    target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}.parquet"}
+    summary = run(copy, target, FIRST, dt.date(2024, 3, 5), **raw)
+    assert summary.ok and summary.passes[0].no_data == [(dt.date(2024, 3, 5), "XLON")]

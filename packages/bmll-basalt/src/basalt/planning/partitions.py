@@ -3,6 +3,7 @@ planned) or cut it into tasks."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,9 @@ def plan_partition(
 ) -> PartitionPlan:
     """The plan of partition ``batch`` of the planner's pass, computed for the universe
     ``scope`` (``counter`` numbers the part files of the pass). With ``resume``, a partition
-    whose output and side outputs record all its days is skipped. Planning a day is retried
+    whose output and side outputs record all its days is skipped; the days it is written
+    with leave out those without data (holidays), so that a resumed run looks at them
+    again (late files). Planning a day is retried
     on transient errors; a day that cannot be planned fails the partition, a configuration
     error the run."""
     pass_config = planner.pass_config
@@ -72,4 +75,7 @@ def plan_partition(
             when = day or batch.start
             failure = TaskFailure(pass_config.name, batch.key, when, None, describe(exc))
             return PartitionPlan(batch, location, partition, failure=failure)
+    with_data = tuple(d for d in batch.days if d not in planner.days_without_listings)
+    if not planner.derived:  # a day without data is not recorded: resuming looks again
+        partition = dataclasses.replace(partition, days=with_data)
     return PartitionPlan(batch, location, partition, tasks)

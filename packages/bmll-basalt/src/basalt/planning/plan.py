@@ -207,20 +207,23 @@ class PassPlanner:
 
     def _day_files(self, day: dt.date, mics: Sequence[str]) -> dict[str, dict[str, list[str]]]:
         """The files of the pass's tables on ``day``, by table and MIC, of the MICs that are
-        open: that have a file of some table the pass or its universe reads (of those
-        every venue has each trading day). MICs without any are recorded in
-        :attr:`no_data`; a MIC with only some of them fails the day."""
+        open: that have a file of some table the pass's modules read (of those every venue
+        has each trading day). The others are recorded in :attr:`no_data` (holidays: their
+        reference or market-state files may exist). An open MIC missing a file of some
+        table the pass, its time mode or its universe reads fails the day."""
         tables = {**self.tables(), **{t: self.registry.tables[t] for t in self.universe.tables}}
         found = {
             mic: {name: table.files(self.lake, [mic], [day]) for name, table in tables.items()}
             for mic in mics
         }
-        daily = [name for name, table in tables.items() if table.every_venue_day] or list(tables)
-        opened = {mic for mic, files in found.items() if any(files[t] for t in daily)}
+        needed = [name for name, table in tables.items() if table.every_venue_day]
+        sources = [s for s in pass_sources(self.pass_config, self.registry) if s in tables]
+        data = [name for name in sources if name in needed] or sources
+        opened = {mic for mic, files in found.items() if any(files[t] for t in data)}
         missing = [
             tables[name].path(self.lake, mic, day)
             for mic in sorted(opened)
-            for name in daily
+            for name in needed
             if not found[mic][name]
         ]
         if missing:
