@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_universe_values_are_made_safe_in_paths(
     assert result.exit_code == 0, result.output
     [written] = (tmp_path / "out").iterdir()
     assert written.name == f"file={listings}".replace("/", "_")
-    assert [p.name for p in written.iterdir()] == ["2024-03-04.parquet"]
+    assert sorted(p.name for p in written.iterdir()) == [".basalt.lock", "2024-03-04.parquet"]
 
 
 def test_a_failing_get_universe_is_named(
@@ -151,6 +152,7 @@ def test_a_failing_get_universe_is_named(
     result = run(basalt_cli, str(path))
     assert result.exit_code == 1
     assert f"get_universe('2024-03-04') of {path} raised KeyError: '2024-03-04'" in result.output
+    assert result.output.count("raised KeyError") == 1  # in the summary, once
 
 
 def test_debug_keeps_the_exit_code(basalt_cli: Invoke, tmp_path: Path) -> None:
@@ -253,3 +255,36 @@ def test_a_derived_pass_counts_the_rows_it_read(
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:3]}
     assert rows["p1"][4] == "3" and rows["p2"][3] == "3"  # p2 read p1's three rows
+
+
+def test_an_existing_table_with_sql_if_exists_fail_is_found_before_computing(
+    basalt_cli: Invoke, small_lake: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'out.db'}"
+    sqlite3.connect(tmp_path / "out.db").execute(
+        "CREATE TABLE metrics (x INTEGER)"
+    ).connection.close()
+    output = (
+        f"OUTPUT_TARGET: {{type: sql, sql_connection: '{url}', sql_table: metrics, "
+        "sql_if_exists: fail}"
+    )
+    path = pipeline(tmp_path, small_lake)
+    text = "\n".join(
+        line for line in Path(path).read_text().splitlines() if "OUTPUT_TARGET" not in line
+    )
+    Path(path).write_text(text + "\n" + output + "\n")
+    result = run(basalt_cli, path)
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: sql table 'metrics' exists (sql_if_exists: fail)"
+
+
+def test_an_output_in_a_missing_bucket_is_found_before_computing(
+    basalt_cli: Invoke, small_lake: Path, tmp_path: Path, s3_bucket: str
+) -> None:
+    path = pipeline(tmp_path, small_lake)
+    text = Path(path).read_text().replace(f"'{tmp_path}/out/", "'s3://no-such-bucket-here/out/")
+    Path(path).write_text(text)
+    result = run(basalt_cli, path)
+    assert result.exit_code == 2
+    assert "cannot write s3://no-such-bucket-here/out/p1_2024-03-04.parquet" in result.output
+    assert "bucket no-such-bucket-here does not exist" in result.output

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from basalt.cli.progress import format_summary
 from basalt.config.loading import Pipeline, validate_config
 from basalt.errors import ConfigError
 from basalt.guards import PassExpectations, QualityChecks, expectation_problems, quality_problems
@@ -173,3 +174,19 @@ def test_expectations_of_a_derived_pass(small_lake: Path, tmp_path: Path) -> Non
     summary = run(small_lake, tmp_path, [TRADE, {**merged, "expectations": keep}])
     assert not summary.ok
     assert "expectations of pass copy: 0 listings from 3" in summary.failures[0].error
+
+
+def test_a_warning_repeated_by_many_tasks_is_listed_once() -> None:
+    summary = RunSummary()
+    for day in ("2024-03-04", "2024-03-05", "2024-03-06"):
+        summary.warn(f"pass p2, {day}", "prices of listings in different currencies combined")
+    summary.warn("pass p2, 2024-03-04", "another problem")
+    assert summary.warnings == [
+        "pass p2, 2024-03-04: prices of listings in different currencies combined",
+        "pass p2, 2024-03-04: another problem",
+    ]
+    assert format_summary(summary).splitlines()[1:3] == [
+        "WARNING pass p2, 2024-03-04: prices of listings in different currencies combined "
+        "(and 2 more)",
+        "WARNING pass p2, 2024-03-04: another problem",
+    ]

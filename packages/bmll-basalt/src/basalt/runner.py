@@ -257,7 +257,7 @@ class PassRun:
                 result.locations.extend(plan.kept)
                 self._notify_partition(key, 0, "skipped")
             elif plan.failure is not None:
-                log.error("%s: %s", plan.failure.label, plan.failure.error)
+                log.info("%s: %s", plan.failure.label, plan.failure.error)
                 self.summary.failures.append(plan.failure)
                 result.failed.append(plan.location)
                 self._notify_partition(key, 0, "failed")
@@ -288,7 +288,7 @@ class PassRun:
         if outcome.error is not None:
             partition.failed = True
             cause = describe(outcome.error)
-            log.error("%s failed: %s", task.label, cause)
+            log.info("%s failed: %s", task.label, cause)
             name = self.pass_config.name
             failure = TaskFailure(name, task.partition, task.day, task.batch, cause)
             self.summary.failures.append(failure)
@@ -348,8 +348,8 @@ class PassRun:
 
     def _warn(self, where: str, problems: Sequence[str]) -> None:
         for problem in problems:
-            log.warning("%s: %s", where, problem)
-            self.summary.warnings.append(f"{where}: {problem}")
+            log.info("%s: %s", where, problem)
+            self.summary.warn(where, problem)
 
     def _notify_partition(self, key: str, tasks: int, status: str) -> None:
         if self.observer:
@@ -368,7 +368,7 @@ class PassRun:
         except Exception as exc:  # the partition keeps its earlier content (atomic writes)
             cause = describe(exc)
             failure = TaskFailure(name, plan.batch.key, plan.batch.start, None, cause, True)
-            log.error("%s: %s", failure.label, cause)
+            log.info("%s: %s", failure.label, cause)
             self.summary.failures.append(failure)
             pending.result.failed.append(plan.location)
             self._failed_outside_tasks = True

@@ -71,9 +71,20 @@ class RunSummary:
     passes: list[PassResult] = field(default_factory=list)
     failures: list[TaskFailure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    """Schema lock differences, quality checks and expectations that only warn."""
+    """Schema lock differences, quality checks, expectations and module warnings that only
+    warn: ``where: problem``, each problem once (its first place)."""
+    repeats: dict[str, int] = field(default_factory=dict)
+    """How many more places each warning of :attr:`warnings` came from."""
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def warn(self, where: str, problem: str) -> None:
+        """Record ``problem`` found at ``where``; a problem found before is counted."""
+        for warning in self.warnings:
+            if warning.endswith(f": {problem}"):
+                self.repeats[warning] = self.repeats.get(warning, 0) + 1
+                return
+        self.warnings.append(f"{where}: {problem}")

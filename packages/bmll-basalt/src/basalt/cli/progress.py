@@ -99,7 +99,9 @@ def format_summary(summary: RunSummary) -> str:
         lines += [f"  {result.name} -> {path}" for path in result.outputs]
     for result in summary.passes:
         lines += _data_notes(result)
-    lines += [f"WARNING {warning}" for warning in summary.warnings]
+    for warning in summary.warnings:
+        repeated = summary.repeats.get(warning, 0)
+        lines.append(f"WARNING {warning}" + (f" (and {repeated} more)" if repeated else ""))
     for failure in summary.failures:
         lines.append(f"FAILED {failure.label}: {failure.error}")
     status = "ok" if summary.ok else f"{len(summary.failures)} failed task(s)"

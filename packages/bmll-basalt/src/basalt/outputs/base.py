@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
-from basalt.errors import ConfigError, DataError
+from basalt.errors import ConfigError, DataError, TransientError
+from basalt.storage import is_url, open_storage
 from basalt.timebuckets import BucketSpec
 
 if TYPE_CHECKING:
@@ -136,8 +137,17 @@ class OutputTarget(ABC):
 
     def check_writable(self, location: str) -> None:
         """Raise ConfigError if nothing could be written at ``location`` (checked before a
-        run computes anything); nothing by default."""
-        return None
+        run computes anything). By default ``location`` is a path: a local one needs a
+        writable directory, a URL an existing bucket."""
+        if not is_url(location):
+            check_local_directory(location)
+            return
+        try:
+            open_storage(location, self.storage_options).exists(location)
+        except TransientError:
+            raise
+        except DataError as exc:
+            raise ConfigError(f"cannot write {location}: {exc}") from None
 
     def prepared(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         """``frame`` as written: with the row number column of ``preserve_index``."""

@@ -25,7 +25,6 @@ from basalt.outputs.base import (
     OutputTarget,
     Partition,
     PartitionRows,
-    check_local_directory,
 )
 from basalt.storage import is_url
 
@@ -119,10 +118,6 @@ class DeltaOutput(OutputTarget):
                 "a delta path_template names one table: it may not contain {start_date} or "
                 "{end_date}"
             )
-
-    def check_writable(self, location: str) -> None:
-        if not is_url(location):
-            check_local_directory(location)
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         deltalake = _deltalake()

@@ -19,7 +19,7 @@ import polars as pl
 
 from basalt.config.models import OutputConfig
 from basalt.files import locked, remove_stale, temporary_name
-from basalt.outputs.base import OutputTarget, Partition, check_local_directory
+from basalt.outputs.base import OutputTarget, Partition
 from basalt.storage import Storage, is_url, open_storage
 
 __all__ = ["ParquetOutput"]
@@ -36,10 +36,6 @@ class ParquetOutput(OutputTarget):
     def check(cls, config: OutputConfig) -> None:
         if config.partition_columns and is_url(config.path_template):
             raise ValueError("parquet partition_columns need a local path_template")
-
-    def check_writable(self, location: str) -> None:
-        if not is_url(location):
-            check_local_directory(location)
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         prepared = self.prepared(frame)
@@ -81,11 +77,12 @@ class ParquetOutput(OutputTarget):
     @staticmethod
     @contextlib.contextmanager
     def _turn(location: str) -> Iterator[None]:
-        """Wait for the other writers of the local directory of ``location``."""
+        """Wait for the other writers of the local directory of ``location`` (its lock file is
+        ``.basalt.lock`` there)."""
         if is_url(location):
             yield
             return
-        with locked(os.path.dirname(os.path.abspath(location))):
+        with locked(os.path.join(os.path.dirname(os.path.abspath(location)), "basalt")):
             yield
 
     @staticmethod

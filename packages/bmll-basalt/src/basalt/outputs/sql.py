@@ -167,11 +167,13 @@ class SqlOutput(OutputTarget):
     def check_writable(self, location: str) -> None:
         url = self.engine.url.render_as_string(hide_password=True)
         try:
-            with self._writing():  # SQLite: takes the write lock, so checks for it
-                pass
+            with self._writing() as connection:  # SQLite: takes the write lock: checks it
+                exists = _sqlalchemy().inspect(connection).has_table(table_name(location))
         except Exception as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise ConfigError(f"cannot write to the database {url}: {reason}") from None
+        if exists and self.config.sql_if_exists == "fail":
+            raise ConfigError(f"sql table {table_name(location)!r} exists (sql_if_exists: fail)")
 
     def write(self, frame: pl.LazyFrame, location: str, partition: Partition) -> str:
         sa = _sqlalchemy()
