@@ -261,3 +261,19 @@ def test_a_holiday_with_reference_and_market_state_files_is_still_a_holiday(
     target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}.parquet"}
     summary = run(copy, target, FIRST, dt.date(2024, 3, 5), **raw)
     assert summary.ok and summary.passes[0].no_data == [(dt.date(2024, 3, 5), "XLON")]
+
+
+def test_resume_recomputes_a_derived_partition_whose_input_was_written_again(
+    lake: Path, tmp_path: Path
+) -> None:
+    copy = {"name": "copy", "modules": ["generic"], "generic": {"source_pass": "p1"}}
+    passes = {"PASSES": [{"name": "p1", "modules": ["trade"], "trade": TRADE}, copy]}
+    target = {"path_template": f"{tmp_path}/{{pass}}/{{start_date}}.parquet"}
+    week = (FIRST, dt.date(2024, 3, 8))
+    assert run(lake, target, *week, **passes).ok
+    kept = run(lake, target, *week, RESUME=True, **passes)
+    assert [len(p.skipped) for p in kept.passes] == [1, 1]  # nothing new: both kept
+    (tmp_path / "p1" / "2024-03-04.parquet").unlink()
+    resumed = run(lake, target, *week, RESUME=True, **passes)
+    assert [len(p.skipped) for p in resumed.passes] == [0, 0]  # p1 written again: copy too
+    assert resumed.passes[1].tasks == 1

@@ -137,3 +137,21 @@ def test_killing_the_command_takes_its_workers_with_it(
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not gone_within(workers, 10), "workers and resource tracker ended with the command"
+
+
+def test_a_second_signal_during_the_clean_up_ends_the_process_at_once() -> None:
+    code = (
+        "import os, signal, time\n"
+        "from basalt.cli import main\n"
+        "signal.signal(signal.SIGTERM, main._stop_on_signal)\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+        "except KeyboardInterrupt:  # the clean-up, slow, and signalled again\n"
+        "    os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)\n"
+        "print('not reached')\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert time.monotonic() - started < 4
+    assert (done.returncode, done.stdout) == (143, "")
+    assert done.stderr == "stopped at once: temporary files are left for the next run to remove\n"

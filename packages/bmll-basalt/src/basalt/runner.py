@@ -173,6 +173,7 @@ class PassRun:
             workers=self.executor.workers,
             memory_bytes=_memory_per_worker(config, self.executor.workers),
             run_outputs={p.name: p.locations for p in self.summary.passes},
+            rewritten={p.name: p.rewritten for p in self.summary.passes},
             failed_outputs={p.name: p.failed for p in self.summary.passes},
         )
         output = config.output_for(self.pass_config)
@@ -323,7 +324,6 @@ class PassRun:
         where it went) of each, and the problems found that only warn."""
         plan = partition.plan
         frame = pl.scan_parquet(sorted(partition.parts))
-        plan.partition.check_rows(frame)
         checks = self.config.quality_checks_for(self.pass_config)
         problems = quality_problems(frame, checks) if checks else []
         if checks and problems and checks.action == "raise":
@@ -335,6 +335,8 @@ class PassRun:
             )
             for side, parts in sorted(partition.side_parts.items())
         ]
+        for _, data in frames:
+            plan.partition.check_rows(data)
         written = []
         for location, data in frames:
 
@@ -380,6 +382,7 @@ class PassRun:
         for _, shown in written:
             log.info("pass %s, %s: written to %s", name, plan.batch.key, shown)
         pending.result.locations.extend(location for location, _ in written)
+        pending.result.rewritten.extend(location for location, _ in written)
         pending.result.outputs.extend(shown for _, shown in written)
         self._warn(f"pass {name}, partition {plan.batch.key}: quality", problems)
         if self.observer:

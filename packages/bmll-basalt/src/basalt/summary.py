@@ -60,6 +60,8 @@ class PassResult:
     failed: list[str] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
     """Locations of the partitions (and side outputs) this run wrote or kept (resumed)."""
+    rewritten: list[str] = field(default_factory=list)
+    """Locations of the partitions (and side outputs) this run wrote."""
     no_data: list[tuple[dt.date, str]] = field(default_factory=list)
     """(day, MIC) without any input file: market holidays."""
 

@@ -3,7 +3,8 @@
 Errors are reported as one paragraph with an exit code: 2 for bad usage or configuration,
 1 for a failed run; ``--debug`` (or ``BASALT_DEBUG=1``) shows the traceback as well. Ctrl-C
 and SIGTERM stop a command cleanly — workers stopped, temporary files removed — with one
-line and exit code 130 or 143.
+line and exit code 130 or 143; a second signal while that cleaning up runs ends the process
+at once.
 """
 
 from __future__ import annotations
@@ -43,10 +44,17 @@ class Terminated(KeyboardInterrupt):
 
 
 def _stop_on_signal(number: int, _: FrameType | None) -> None:
-    """Raise the interruption once; later signals are ignored while it unwinds."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """Raise the interruption; a second signal while it unwinds ends the process at once."""
+    signal.signal(signal.SIGINT, _stop_now)
+    signal.signal(signal.SIGTERM, _stop_now)
     raise Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _stop_now(number: int, _: FrameType | None) -> None:
+    """The second signal: end now, leaving what the first was cleaning up (workers die
+    with this process; the next run removes temporary files)."""
+    os.write(2, b"stopped at once: temporary files are left for the next run to remove\n")
+    os._exit(SIGNAL_EXIT + number)
 
 
 class ReportedError(click.ClickException):
@@ -103,8 +111,7 @@ class EntryPointGroup(click.Group):
             number = signal.SIGTERM if terminated else signal.SIGINT
             what = "terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)"
             click.echo(
-                f"{what}: stopped; workers and temporary files are gone, partitions written "
-                "before stay complete",
+                f"{what}: stopped; temporary files removed, files written before stay complete",
                 err=True,
             )
             raise click.exceptions.Exit(SIGNAL_EXIT + number) from None

@@ -46,7 +46,8 @@ def plan_partition(
 ) -> PartitionPlan:
     """The plan of partition ``batch`` of the planner's pass, computed for the universe
     ``scope`` (``counter`` numbers the part files of the pass). With ``resume``, a partition
-    whose output and side outputs record all its days is skipped; the days it is written
+    whose output and side outputs record all its days is skipped (unless it reads earlier
+    passes' partitions written again in this run); the days it is written
     with leave out those without data (holidays), so that a resumed run looks at them
     again (late files). Planning a day is retried
     on transient errors; a day that cannot be planned fails the partition, a configuration
@@ -56,7 +57,8 @@ def plan_partition(
     partition = Partition(batch.start, batch.end, planner.bucket, batch.days, scope)
     sides = [s for m in pass_config.modules for s in planner.registry.analytics[m].emits]
     written = [location, *(planner.location(batch, side) for side in sides)]
-    if resume and all(target.is_complete(w, partition) for w in written):
+    fresh = planner.derived and planner.reads_fresh_output(batch.start, batch.end)
+    if resume and not fresh and all(target.is_complete(w, partition) for w in written):
         return PartitionPlan(batch, location, partition, skipped=True, kept=tuple(written))
     days: tuple[dt.date | None, ...] = (None,) if planner.derived else batch.days
     tasks = []

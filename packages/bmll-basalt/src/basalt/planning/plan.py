@@ -92,6 +92,8 @@ class PassPlanner:
     run_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Locations earlier passes of this run wrote or kept (resumed), by pass: only these are
     read of them (not what older runs left)."""
+    rewritten: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Locations earlier passes wrote in this run (not kept), by pass."""
     failed_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Locations of the partitions earlier passes failed to write in this run, by pass."""
     input_rows: dict[str, int] = field(default_factory=dict)
@@ -178,6 +180,19 @@ class PassPlanner:
                 last,
             )
         return inputs
+
+    def reads_fresh_output(self, first: dt.date, last: dt.date) -> bool:
+        """Whether an earlier pass this pass reads wrote (not kept) some partition overlapping
+        the days ``first`` to ``last`` in this run."""
+        try:
+            inputs = self.pass_inputs(first, last)
+        except DataError:  # an earlier pass failed there: planning the partition says so
+            return True
+        for name, source in inputs.items():
+            pass_name = name.partition(":")[0]
+            if set(source.locations) & set(self.rewritten.get(pass_name, ())):
+                return True
+        return False
 
     def partition_task(self, partition: DateBatch, index: Callable[[], int]) -> list[Task]:
         """The one task of a derived pass's partition, over all its days and listings; none
