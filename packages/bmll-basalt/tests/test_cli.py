@@ -58,7 +58,7 @@ def test_date_flags_override_the_file(basalt_cli: Invoke, small_lake: Path, tmp_
     path = str(write_pipeline(tmp_path, small_lake))
     result = basalt_cli("pipeline", "run", "--pipeline", path, "--date", "2024-03-05")
     assert result.exit_code == 2, result.output  # the lake has 2024-03-04 only
-    expected = "universe 'all' has no listing with data on any day from 2024-03-05 to 2024-03-05"
+    expected = "universe 'all' has no listing with data in the lake on any day from 2024-03-05"
     assert expected in result.output
     assert not (tmp_path / "out").exists()
     bad = basalt_cli(

@@ -400,7 +400,7 @@ def test_the_next_writer_removes_temporary_files_of_dead_writers_only(
     target = ParquetOutput(OutputConfig(path_template=str(location), partition_columns=columns))
     target.write(rows, str(location), minute_partition(FIRST))
     assert not any(path.exists() for path in dead)
-    lock = [f".{name}.lock"] if directory else []
+    lock = [f".{name}.lock"] if directory else [".basalt.lock"]
     assert sorted(os.listdir(location.parent)) == sorted([name, *lock, *(p.name for p in live)])
     for path in live:
         kept = path / "MIC=XLON" / "00000000.parquet" if directory else path

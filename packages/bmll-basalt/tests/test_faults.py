@@ -114,7 +114,7 @@ def test_a_missing_column_fails_its_partition_across_processes(lake: Path, tmp_p
         == f"{path}: the trades table requires column(s) Size, which this file does not have"
         for f in summary.failures
     )
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2024-03-11.parquet"]
+    assert [p.name for p in (tmp_path / "out").glob("*.parquet")] == ["2024-03-11.parquet"]
 
 
 def test_a_corrupt_data_page_is_named(lake: Path, tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_a_corrupt_data_page_is_named(lake: Path, tmp_path: Path) -> None:
     assert failure.day == FRIDAY and failure.error.startswith(
         f"{path}: cannot be read as the trades table ("
     )
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["2024-03-11.parquet"]
+    assert [p.name for p in (tmp_path / "out").glob("*.parquet")] == ["2024-03-11.parquet"]
 
 
 def test_a_failed_cast_is_named(lake: Path, tmp_path: Path) -> None:

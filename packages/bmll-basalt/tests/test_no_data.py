@@ -85,8 +85,14 @@ def test_an_empty_or_missing_s3_prefix_is_a_usage_error(
 @pytest.mark.parametrize(
     ("universe", "message"),
     [
-        ("mic=XXXX", "universe 'mic=XXXX' has no listing with data on any day from 2024-03-08"),
-        ("ticker=NOSUCH", "universe 'ticker=NOSUCH' has no listing with data on any day"),
+        (
+            "mic=XXXX",
+            "universe 'mic=XXXX' has no listing with data in the lake on any day from 2024-03-08",
+        ),
+        (
+            "ticker=NOSUCH",
+            "universe 'ticker=NOSUCH' has no listing with data in the lake on any day",
+        ),
         ("mic=", "UNIVERSE: mic= needs at least one MIC"),
         ("ticker= ,", "UNIVERSE: ticker= needs at least one ticker"),
     ],
@@ -107,9 +113,8 @@ def test_dates_without_data_are_a_usage_error(
         DATA_ROOT=str(lake),
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "universe 'all' has no listing with data on any day from 2024-05-06 to 2024-05-07" in (
-        result.output
-    )
+    expected = "universe 'all' has no listing with data in the lake on any day from 2024-05-06"
+    assert f"{expected} to 2024-05-07" in result.output
     assert "no input file at all for XLON, XPAR" in result.output
 
 
@@ -123,7 +128,7 @@ def test_a_lake_without_reference_files_is_a_usage_error(
     assert f"{MISSING}: {reference}" in result.output
     everything = run(basalt_cli, tmp_path, DATA_ROOT=str(lake))  # no MIC left to list
     assert everything.exit_code == 2
-    assert "universe 'all' has no listing with data on any day" in everything.output
+    assert "universe 'all' has no listing with data in the lake on any day" in everything.output
 
 
 def test_a_day_with_a_missing_table_fails_its_partition(
@@ -135,7 +140,7 @@ def test_a_day_with_a_missing_table_fails_its_partition(
     assert result.exit_code == 1
     assert f"2024-03-11: {MISSING}: {trades}" in result.output
     assert "1 written, 0 skipped, 1 failed" in result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2024-03-08.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.parquet")) == ["2024-03-08.parquet"]
 
 
 def test_a_mic_without_any_file_on_a_day_is_a_holiday(
@@ -150,6 +155,18 @@ def test_a_mic_without_any_file_on_a_day_is_a_holiday(
     assert result.exit_code == 0, result.output
     assert "NO DATA pass p1: no input file at all on 2024-03-11 (XPAR)" in result.output
     assert "2 written, 0 skipped, 0 failed" in result.output
+
+
+def test_a_universe_of_listings_without_rows_is_a_usage_error(
+    basalt_cli: Invoke, lake: Path, tmp_path: Path
+) -> None:
+    listings = tmp_path / "u.csv"
+    listings.write_text("ListingId,MIC\n999,XLON\n")  # on an open MIC, but never traded
+    result = run(basalt_cli, tmp_path, DATA_ROOT=str(lake), UNIVERSE=f"file={listings}")
+    assert result.exit_code == 2
+    assert f"universe 'file={listings}' has no row in the lake on any day from 2024-03-08" in (
+        result.output
+    )
 
 
 def test_sample_data_on_a_weekend_says_so(basalt_cli: Invoke, tmp_path: Path) -> None:

@@ -233,18 +233,17 @@ class PassRun:
         return not (self._failed_outside_tasks and config.FAIL_FAST)
 
     def _check_listings(self, planner: PassPlanner) -> None:
-        """Raise ConfigError when the universe had no listing with data on any day the pass
-        planned (a run that can read nothing is a usage error)."""
-        planned = set(planner.days_without_listings)
-        if not planned or planner.derived or planner.input_rows or self.summary.failures:
+        """Raise ConfigError when the pass read no row of the universe's listings on any day
+        it planned (a run that can read nothing is a usage error)."""
+        if not planner.days_planned or any(planner.input_rows.values()) or self.summary.failures:
             return
-        days = sorted(planned)
-        spec = self.config.UNIVERSE or ("get_universe" if self.pipeline.get_universe else "all")
+        days = sorted(planner.days_planned)
         holidays = sorted({mic for _, mic in planner.no_data})
         reason = f"; no input file at all for {', '.join(holidays)}" if holidays else ""
+        what = "has no row in" if planner.input_rows else "has no listing with data in"
         raise ConfigError(
-            f"universe {spec!r} has no listing with data on any day from {days[0]} to "
-            f"{days[-1]} in {self.config.DATA_ROOT}{reason}"
+            f"universe {universe_label(self.pipeline)!r} {what} the lake on any day from "
+            f"{days[0]} to {days[-1]} ({self.config.DATA_ROOT}){reason}"
         )
 
     def _tasks(self, plans: Iterator[PartitionPlan], result: PassResult) -> Iterator[Task]:

@@ -97,9 +97,11 @@ class PassPlanner:
     failed_outputs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Locations of the partitions earlier passes failed to write in this run, by pass."""
     input_rows: dict[str, int] = field(default_factory=dict)
-    """Rows of every lake file planned so far, by path."""
+    """Rows of the universe's listings in every lake file planned so far, by path."""
     no_data: set[tuple[dt.date, str]] = field(default_factory=set)
     """(day, MIC) of the days planned so far on which a MIC had no file (holidays)."""
+    days_planned: set[dt.date] = field(default_factory=set)
+    """Days whose listings and files were looked up so far."""
     days_without_listings: set[dt.date] = field(default_factory=set)
     """Days planned so far on which no listing of the universe had data."""
 
@@ -268,6 +270,7 @@ class PassPlanner:
                 else pl.DataFrame(schema={"ListingId": pl.Int64, "MIC": pl.String})
             )
         listings = resolved.filter(pl.col("MIC").is_in(open_mics))
+        self.days_planned.add(day)
         if listings.is_empty():
             self.days_without_listings.add(day)
         return listings, by_table
@@ -290,8 +293,14 @@ class PassPlanner:
             for ls in layouts.values()
             for layout in ls
         }
+        universe = listings["ListingId"].implode()
         self.input_rows.update(
-            (layout.path, layout.rows) for ls in layouts.values() for layout in ls
+            (
+                layout.path,
+                int(layout.counts.filter(pl.col("ListingId").is_in(universe))["Rows"].sum()),
+            )
+            for ls in layouts.values()
+            for layout in ls
         )
         group = self.group_column()
         if group and group not in listings.columns:
