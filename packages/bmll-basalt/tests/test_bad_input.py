@@ -71,6 +71,8 @@ def test_deep_nesting_is_a_usage_error(basalt_cli: Invoke, tmp_path: Path, suffi
         (f"THREADS_PER_WORKER: {10**35}", "THREADS_PER_WORKER: Input should be less than or"),
         ("IO_RETRIES: 1000000", "IO_RETRIES: Input should be less than or equal to 100"),
         ("LOGGING_LEVEL: loud", "LOGGING_LEVEL: 'LOUD' is not allowed"),
+        ("TIME_BUCKET_SECONDS: 7", "TIME_BUCKET_SECONDS: a bucket of 7 s does not divide a day"),
+        ("TIME_BUCKET_SECONDS: .nan", "TIME_BUCKET_SECONDS: Input should be a finite number"),
     ],
 )
 def test_huge_numbers_are_validation_errors(

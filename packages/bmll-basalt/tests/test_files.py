@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from basalt.files import atomic_path, remove_stale, run_directory, temporary_name
+from basalt.files import HOST, atomic_path, remove_stale, run_directory, temporary_name
 
 
 def test_success_renames_into_place(tmp_path: Path) -> None:
@@ -62,11 +62,28 @@ def test_a_directory_swap_cut_short_is_undone(tmp_path: Path) -> None:
 
 
 def test_run_directories_of_live_runs_are_kept(tmp_path: Path) -> None:
-    gone = tmp_path / f"basalt-run-{dead_pid()}-x"
-    alive = tmp_path / f"basalt-run-{os.getppid()}-y"
-    for directory in (gone, alive):
+    gone = tmp_path / f"basalt-run-{HOST}-{dead_pid()}-x"
+    older = tmp_path / f"basalt-run-{dead_pid()}-x"  # named before machines were
+    alive = tmp_path / f"basalt-run-{HOST}-{os.getppid()}-y"
+    elsewhere = tmp_path / f"basalt-run-{other_host()}-{dead_pid()}-z"  # can't be told
+    for directory in (gone, older, alive, elsewhere):
         directory.mkdir()
+    kept = sorted([alive.name, elsewhere.name])
     with run_directory(str(tmp_path)) as mine:
-        assert Path(mine).name.startswith(f"basalt-run-{os.getpid()}-")
-        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, Path(mine).name])
-    assert [p.name for p in tmp_path.iterdir()] == [alive.name]
+        assert Path(mine).name.startswith(f"basalt-run-{HOST}-{os.getpid()}-")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, Path(mine).name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == kept
+
+
+def other_host() -> str:
+    return "0" * 8 if HOST != "0" * 8 else "1" * 8
+
+
+def test_leftovers_of_another_machine_are_kept(tmp_path: Path) -> None:
+    """A shared directory: another machine's pid says nothing about its process here."""
+    theirs = tmp_path / f".a.{other_host()}-{dead_pid()}-0f.tmp"
+    ours = tmp_path / f".a.{HOST}-{dead_pid()}-0f.tmp"
+    for path in (theirs, ours):
+        path.write_text("x")
+    remove_stale(str(tmp_path / "a"))
+    assert [p.name for p in tmp_path.iterdir()] == [theirs.name]

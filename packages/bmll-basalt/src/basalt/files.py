@@ -1,17 +1,20 @@
 """Local file helpers: atomic writes, locks, and the leftovers of killed processes.
 
 Temporary files and directories are named after the final path and the process writing
-them (``.{name}.{pid}-{random}.tmp``), so that a process removes the leftovers of processes
-that are gone — killed runs — and never the work in progress of a concurrent one.
+them — its machine and pid (``.{name}.{host}-{pid}-{random}.tmp``) — so that a process
+removes the leftovers of processes of its machine that are gone (killed runs), and never the
+work in progress of a concurrent one, here or on another machine sharing the directory.
 """
 
 from __future__ import annotations
 
 import fcntl
 import glob
+import hashlib
 import os
 import re
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 __all__ = [
+    "HOST",
     "RUN_DIR_PREFIX",
     "atomic_path",
     "locked",
@@ -29,6 +33,8 @@ __all__ = [
 ]
 
 RUN_DIR_PREFIX = "basalt-run-"
+HOST = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
+"""This machine, in the names of temporary files (8 hexadecimal digits)."""
 
 
 def process_alive(pid: int) -> bool:
@@ -47,21 +53,29 @@ def process_alive(pid: int) -> bool:
 def temporary_name(path: str) -> str:
     """A fresh temporary path beside ``path``, owned by this process."""
     directory, name = os.path.split(path)
-    return os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex}.tmp")
+    return os.path.join(directory, f".{name}.{HOST}-{os.getpid()}-{uuid.uuid4().hex}.tmp")
 
 
-def _leftovers(path: str) -> list[tuple[str, int | None]]:
-    """The temporary files and directories beside ``path`` and the pid of the process that
-    made each (None for the unnamed ones of older versions)."""
+def _gone(host: str | None, pid: str | None) -> bool:
+    """Whether the process ``pid`` of machine ``host`` (None: this one, as older names
+    said) has ended; a process of another machine cannot be told, and is not."""
+    if host not in (None, HOST):
+        return False
+    return pid is not None and not process_alive(int(pid))
+
+
+def _leftovers(path: str) -> list[str]:
+    """The temporary files and directories beside ``path`` of processes that are gone."""
     directory, name = os.path.split(path)
     pattern = re.compile(
-        rf"^\.{re.escape(name)}\.(?:(\d+)-[0-9a-f]+|[0-9a-f]{{32}})\.tmp(?:\.old)?$"
+        rf"^\.{re.escape(name)}\.(?:(?:([0-9a-f]{{8}})-)?(\d+)-[0-9a-f]+|[0-9a-f]{{32}})"
+        r"\.tmp(?:\.old)?$"
     )
     found = []
     for entry in glob.glob(os.path.join(glob.escape(directory or "."), f".{glob.escape(name)}.*")):
         match = pattern.match(os.path.basename(entry))
-        if match:
-            found.append((entry, int(match[1]) if match[1] else None))
+        if match and (match[2] is None or _gone(match[1], match[2])):
+            found.append(entry)
     return found
 
 
@@ -69,9 +83,7 @@ def remove_stale(path: str) -> None:
     """Remove the temporary files and directories beside ``path`` of processes that are
     gone. A directory that a killed process moved aside to put its new one in place
     (``….tmp.old``) is put back first when nothing is at ``path``."""
-    for leftover, owner in _leftovers(path):
-        if owner is not None and process_alive(owner):
-            continue
+    for leftover in _leftovers(path):
         if leftover.endswith(".old") and os.path.isdir(leftover) and not os.path.exists(path):
             os.replace(leftover, path)  # the swap was cut short: the earlier content returns
         elif os.path.isdir(leftover):
@@ -114,15 +126,18 @@ def locked(path: str) -> Iterator[None]:
 
 @contextmanager
 def run_directory(parent: str | None) -> Iterator[str]:
-    """A fresh temporary directory for a run (``basalt-run-{pid}-…``), removed afterwards;
-    directories of earlier runs whose process is gone (killed runs) are removed first."""
+    """A fresh temporary directory for a run (``basalt-run-{host}-{pid}-…``), removed
+    afterwards; directories of earlier runs of this machine whose process is gone (killed
+    runs) are removed first."""
     base = Path(parent or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
+    owner = re.compile(rf"^{RUN_DIR_PREFIX}(?:([0-9a-f]{{8}})-(?=\d+-))?(\d+)-")
     for stale in base.glob(f"{RUN_DIR_PREFIX}*"):
-        owner = stale.name.removeprefix(RUN_DIR_PREFIX).split("-", 1)[0]
-        if owner.isdigit() and not process_alive(int(owner)):
+        match = owner.match(stale.name)
+        if match and _gone(match[1], match[2]):
             shutil.rmtree(stale, ignore_errors=True)
-    directory = Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=base))
+    prefix = f"{RUN_DIR_PREFIX}{HOST}-{os.getpid()}-"
+    directory = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     try:
         yield str(directory)
     finally:

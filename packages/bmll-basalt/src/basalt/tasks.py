@@ -190,12 +190,11 @@ class TaskOutput(NamedTuple):
 
 
 def _inputs(
-    task: Task, registry: Registry, bucket: BucketSpec
+    task: Task, registry: Registry, bucket: BucketSpec, ids: list[int] | None
 ) -> tuple[dict[str, pl.LazyFrame], pl.LazyFrame]:
-    """The task's input frames — lake rows outside its day dropped — and a one-row frame
-    counting those dropped (``OutOfRange``) and the rows read of earlier passes
-    (``PassRows``)."""
-    ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
+    """The task's input frames, of the listings ``ids`` (all when None) — lake rows
+    outside its day dropped — and a one-row frame counting those dropped (``OutOfRange``)
+    and the rows read of earlier passes (``PassRows``)."""
     low, high = bucket.day_labels(task.day, task.day)
     frames = {}
     counts = [pl.LazyFrame({"OutOfRange": [0], "PassRows": [0]}, schema=COUNTS)]
@@ -219,7 +218,7 @@ def compute_task(task: Task, registry: Registry) -> TaskOutput:
     pass_config = config.PASSES[task.pass_index]
     bucket = pass_config.bucket(config.TIME_BUCKET_SECONDS)
     ids = None if task.last_day is not None else task.listings["ListingId"].to_list()
-    frames, counts = _inputs(task, registry, bucket)
+    frames, counts = _inputs(task, registry, bucket, ids)
     buckets = {p.name: p.bucket(config.TIME_BUCKET_SECONDS) for p in config.PASSES}
     outputs = []
     sides: dict[str, pl.LazyFrame] = {}
@@ -323,9 +322,8 @@ def _unreadable_input(task: Task, registry: Registry) -> DataError | None:
     """The error naming the first input file of ``task`` that cannot be read, if any."""
     for name, source in task.inputs.items():
         if isinstance(source, TableInput):
-            for path in source.files:
-                try:
-                    registry.tables[name].check_readable(source.lake, path)
-                except DataError as exc:
-                    return exc
+            try:
+                registry.tables[name].check_readable(source.lake, source.files)
+            except DataError as exc:
+                return exc
     return None

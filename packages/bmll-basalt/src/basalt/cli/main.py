@@ -37,6 +37,14 @@ __all__ = [
 
 CLI_ENTRY_POINT_GROUP = "basalt.cli"
 SIGNAL_EXIT = 128
+USAGE_OS_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+)
+"""Errors of paths given on the command line (exit 2); other OSErrors (a full disk) exit 1."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -121,13 +129,15 @@ class EntryPointGroup(click.Group):
         except BasaltError as exc:
             _show_traceback(ctx)
             raise ReportedError(str(exc), exc.exit_code) from exc
-        except OSError as exc:  # a path given that cannot be read or written
+        except USAGE_OS_ERRORS as exc:  # a path given that cannot be read or written
             _show_traceback(ctx)
             raise ReportedError(os_error_message(exc), 2) from exc
         except Exception as exc:
             _show_traceback(ctx)
+            shown = os_error_message(exc) if isinstance(exc, OSError) else str(exc)
             raise ReportedError(
-                f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", 1
+                f"unexpected {type(exc).__name__}: {shown} (run with --debug for the traceback)",
+                1,
             ) from exc
 
 

@@ -75,7 +75,12 @@ def _overrides(
     help="polars threads of each worker (THREADS_PER_WORKER).",
 )
 @click.option("--fail-fast", is_flag=True, default=None, help="Stop at the first failed task.")
-@click.option("--resume", is_flag=True, default=None, help="Skip partitions already written.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    default=None,
+    help="Skip partitions whose every day was written for the universe (RESUME).",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
 def run(
     path: str,
@@ -117,7 +122,7 @@ def run(
     summary = run_pipeline(loaded, observer=ProgressBars(progress))
     click.echo(format_summary(summary))
     if not summary.ok:
-        raise RunFailedError(f"{len(summary.failures)} task(s) failed (listed above)")
+        raise RunFailedError(f"{len(summary.failures)} failure(s), listed above")
 
 
 @pipeline.command()

@@ -104,7 +104,7 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"WARNING {warning}" + (f" (and {repeated} more)" if repeated else ""))
     for failure in summary.failures:
         lines.append(f"FAILED {failure.label}: {failure.error}")
-    status = "ok" if summary.ok else f"{len(summary.failures)} failed task(s)"
+    status = "ok" if summary.ok else f"{len(summary.failures)} failure(s)"
     lines.append(f"{status} in {summary.seconds:.2f} s")
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -33,6 +34,18 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 PREPARE_MODE_ALIASES = {"naive": "direct", "s3_shredding": "shred"}
 
 
+def _divides_a_day(seconds: float) -> float:
+    """``seconds`` if a whole number of buckets of that width (to the nanosecond) make a
+    day, so that buckets meet at midnight."""
+    width = round(seconds * 1e9)
+    if width <= 0 or round(MAX_BUCKET_SECONDS * 1e9) % width:
+        raise ValueError(
+            f"a bucket of {seconds:g} s does not divide a day (86400 s), so buckets would "
+            "straddle midnight; choose a divisor such as 1, 5, 15, 30, 60, 300 or 900"
+        )
+    return seconds
+
+
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
@@ -49,6 +62,11 @@ DEFAULT_PATH_TEMPLATE = (
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PLACEHOLDERS = ("datasetname", "pass", "universe", "start_date", "end_date")
 MAX_BUCKET_SECONDS = 86_400.0
+BucketSeconds = Annotated[
+    float,
+    Field(gt=0, le=MAX_BUCKET_SECONDS, allow_inf_nan=False),
+    AfterValidator(_divides_a_day),
+]
 MAX_WORKERS = 100_000
 MAX_THREADS = 4_096
 MAX_MEMORY_GB = 1e6
@@ -132,11 +150,10 @@ class PassConfig(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Pass name (output key).")
     modules: list[str] = Field(min_length=1, description="Analytics modules, in join order.")
-    time_bucket_seconds: float | None = Field(
+    time_bucket_seconds: BucketSeconds | None = Field(
         default=None,
-        gt=0,
-        le=MAX_BUCKET_SECONDS,
-        description="Bucket width in seconds (at most a day); default TIME_BUCKET_SECONDS.",
+        description="Bucket width in seconds, dividing a day (at most a day); default "
+        "TIME_BUCKET_SECONDS.",
     )
     time_bucket_anchor: Anchor = Field(
         default="end", description="Label buckets by their end (default) or start."
@@ -227,11 +244,9 @@ class AnalyticsConfig(BaseModel):
     DATA_ROOT: str | None = Field(
         default=None, description="Lake root directory; default $BASALT_DATA_ROOT."
     )
-    TIME_BUCKET_SECONDS: float = Field(
+    TIME_BUCKET_SECONDS: BucketSeconds = Field(
         default=60.0,
-        gt=0,
-        le=MAX_BUCKET_SECONDS,
-        description="Default bucket width in seconds (at most a day).",
+        description="Default bucket width in seconds, dividing a day (at most a day).",
     )
     EXCLUDE_WEEKENDS: bool = Field(default=True, description="Skip Saturdays and Sundays.")
     TABLES_TO_LOAD: list[str] = Field(
@@ -273,7 +288,11 @@ class AnalyticsConfig(BaseModel):
     FAIL_FAST: bool = Field(
         default=False, description="Stop at the first failed task instead of finishing the others."
     )
-    RESUME: bool = Field(default=False, description="Skip output partitions that already exist.")
+    RESUME: bool = Field(
+        default=False,
+        description="Skip output partitions every day of which was written for the run's "
+        "universe (recorded with the rows).",
+    )
     PREPARE_DATA_MODE: Annotated[PrepareMode, BeforeValidator(_prepare_mode)] = Field(
         default="auto",
         description="direct: lazy scans with filters; shred: re-partition files by symbol "

@@ -418,8 +418,7 @@ class PassPlanner:
                         pl.PartitionBy(target, key=BATCH_COLUMN, include_key=False), mkdir=True
                     )
                 except Exception:
-                    for path in paths:  # name the file that broke it, if one did
-                        table.check_readable(self.lake, path)
+                    table.check_readable(self.lake, paths)  # names the file that broke it
                     raise
             for number in range(len(batches)):
                 parts = sorted(

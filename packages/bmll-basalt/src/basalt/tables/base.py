@@ -75,19 +75,22 @@ class DataTable:
         return frame.with_columns(fixes) if fixes else frame
 
     @classmethod
-    def check_readable(cls, lake: Lake, path: str) -> None:
-        """Read every value of the file ``path`` as the table (casts included), in a
-        streaming pass; raise DataError naming the file if that fails — to find which file
-        broke a query over several."""
-        try:
-            cls.scan_file(lake, path).select(pl.all().null_count()).collect(engine="streaming")
-        except DataError:
-            raise
-        except Exception as exc:
-            raise DataError(
-                f"{path}: cannot be read as the {cls.name} table ({type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'})"
-            ) from exc
+    def check_readable(cls, lake: Lake, paths: Sequence[str]) -> None:
+        """Read every value of the files ``paths`` as the table (casts included), in a
+        streaming pass each; raise DataError naming the first file that fails — to find
+        which file broke a query over several."""
+        for path in paths:
+            try:
+                frame = cls.scan_file(lake, path).select(pl.all().null_count())
+                frame.collect(engine="streaming")
+            except DataError:
+                raise
+            except Exception as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail"
+                raise DataError(
+                    f"{path}: cannot be read as the {cls.name} table "
+                    f"({type(exc).__name__}: {detail})"
+                ) from exc
 
     @classmethod
     def empty(cls) -> pl.LazyFrame:

@@ -26,8 +26,7 @@ def reference_listings(lake: Lake, mics: list[str], day: dt.date) -> pl.DataFram
     try:
         return frame.unique("ListingId", keep="first").sort("ListingId").collect()
     except Exception:
-        for path in files:  # name the file that broke it, if one did
-            ReferenceTable.check_readable(lake, path)
+        ReferenceTable.check_readable(lake, files)  # names the file that broke it
         raise
 
 
