@@ -6,14 +6,14 @@ import errno
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import polars as pl
 
 from basalt.errors import TransientError
 
-__all__ = ["is_transient", "with_retries"]
+__all__ = ["causes", "is_transient", "with_retries"]
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -53,19 +53,23 @@ def _transient_link(exc: BaseException) -> bool | None:
     return None
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors it was raised from or while handling (``raise … from None``
+    cuts the chain), nearest first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        yield current
+        seen.add(id(current))
+        context = None if current.__suppress_context__ else current.__context__
+        current = current.__cause__ or context
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc``, or an error it was raised from, looks like a transient I/O failure
     worth retrying: a refused, dropped or timed-out connection, throttling (HTTP 429,
     ``SlowDown``) or a server error (HTTP 5xx)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if _transient_link(current):
-            return True
-        seen.add(id(current))
-        context = None if current.__suppress_context__ else current.__context__
-        current = current.__cause__ or context
-    return False
+    return any(_transient_link(cause) for cause in causes(exc))
 
 
 def with_retries(fn: Callable[[], R], *, retries: int, what: str, base_delay: float = 0.5) -> R:

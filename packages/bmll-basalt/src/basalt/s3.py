@@ -33,6 +33,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from basalt.errors import ConfigError, DataError, TransientError
+from basalt.retry import causes
 from basalt.storage import Storage
 
 __all__ = ["OPTIONS", "S3Storage", "is_transient"]
@@ -358,11 +359,4 @@ def _transient(exc: BaseException) -> bool:
 def is_transient(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) is worth retrying: a connection
     failure, a timeout, throttling (``SlowDown``, HTTP 429) or a server error (HTTP 5xx)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if _transient(current):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return any(_transient(cause) for cause in causes(exc))
