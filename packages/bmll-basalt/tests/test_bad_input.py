@@ -35,6 +35,14 @@ def pipeline(directory: Path, lake: Path | str, *lines: str, passes: str = PASS)
     return str(path)
 
 
+def copied_by_p2(first: str) -> str:
+    """PASSES: a trade pass named ``first``, and p2 reading it."""
+    return (
+        f"PASSES: [{{name: {first}, modules: [trade]}},"
+        f" {{name: p2, modules: [generic], generic: {{source_pass: {first}}}}}]\n"
+    )
+
+
 def run(basalt_cli: Invoke, path: str, *flags: str) -> Result:
     return basalt_cli("pipeline", "run", "--pipeline", path, "--no-progress", *flags)
 
@@ -191,11 +199,7 @@ def test_an_unwritable_output_is_found_before_computing(
 def test_a_pass_named_like_a_table_is_refused(
     basalt_cli: Invoke, small_lake: Path, tmp_path: Path
 ) -> None:
-    passes = (
-        "PASSES: [{name: trades, modules: [trade]},"
-        " {name: p2, modules: [generic], generic: {source_pass: trades}}]\n"
-    )
-    result = run(basalt_cli, pipeline(tmp_path, small_lake, passes=passes))
+    result = run(basalt_cli, pipeline(tmp_path, small_lake, passes=copied_by_p2("trades")))
     assert result.exit_code == 2
     assert "PASSES[0].name: 'trades' is the name of an input table" in result.output
 
@@ -249,11 +253,7 @@ def test_dask_logs_stay_quiet(basalt_cli: Invoke, small_lake: Path, tmp_path: Pa
 def test_a_derived_pass_counts_the_rows_it_read(
     basalt_cli: Invoke, small_lake: Path, tmp_path: Path
 ) -> None:
-    passes = (
-        "PASSES: [{name: p1, modules: [trade]},"
-        " {name: p2, modules: [generic], generic: {source_pass: p1}}]\n"
-    )
-    result = run(basalt_cli, pipeline(tmp_path, small_lake, passes=passes))
+    result = run(basalt_cli, pipeline(tmp_path, small_lake, passes=copied_by_p2("p1")))
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:3]}
     assert rows["p1"][4] == "3" and rows["p2"][3] == "3"  # p2 read p1's three rows

@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 from basalt.config.loading import Pipeline, validate_config
 from basalt.config.models import OutputConfig
-from basalt.errors import ConfigError, DataError
+from basalt.errors import ConfigError, DataError, TransientError
 from basalt.outputs.base import OutputTarget, Partition
 from basalt.outputs.delta import DeltaOutput
 from basalt.outputs.parquet import ParquetOutput
@@ -362,3 +362,13 @@ def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_database_that_cannot_be_reached_is_a_transient_error_naming_it() -> None:
+    """Retried by the runner; a missing column is not (above)."""
+    url = "postgresql://basalt@127.0.0.1:1/postgres"  # nothing listens on port 1
+    target = SqlOutput(OutputConfig(type="sql", sql_connection=url, sql_table="m"))
+    with pytest.raises(
+        TransientError, match=r"^postgresql\+psycopg://basalt@127.0.0.1:1/postgres: "
+    ):
+        target.write(rows(MONDAY, {1: "XLON"}, 1.0), "m", partition(MONDAY))

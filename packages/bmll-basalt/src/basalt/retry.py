@@ -13,7 +13,7 @@ import polars as pl
 
 from basalt.errors import TransientError
 
-__all__ = ["causes", "is_transient", "with_retries"]
+__all__ = ["TRANSIENT_MESSAGE", "causes", "is_transient", "with_retries"]
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")

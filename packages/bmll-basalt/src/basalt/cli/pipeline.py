@@ -81,7 +81,11 @@ def _overrides(
     default=None,
     help="Skip partitions whose every day was written for the universe (RESUME).",
 )
-@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a TTY).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A progress bar per pass, counting days (default: on a TTY).",
+)
 def run(
     path: str,
     date: dt.date | None,
@@ -98,8 +102,10 @@ def run(
 ) -> None:
     """Run a pipeline and print what each pass read and wrote.
 
-    Exit code 0 when every task succeeded, 1 when some failed (they are listed), 2 for an
-    invalid pipeline or options.
+    Exit code 0 when every partition was written (or kept), 1 when some failed (they are
+    listed), 2 for an invalid pipeline or options, a data root that does not exist, a
+    universe without data, or an output that cannot be written; 130/143 when stopped by
+    Ctrl-C/SIGTERM.
     """
     from basalt.cli.progress import ProgressBars, format_summary
     from basalt.config.loading import load_pipeline

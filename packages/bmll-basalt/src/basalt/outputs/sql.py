@@ -23,18 +23,19 @@ import polars as pl
 from basalt.config.models import IDENTIFIER, PLACEHOLDERS, OutputConfig
 from basalt.errors import ConfigError, DataError, TransientError
 from basalt.outputs.base import OutputTarget, Partition
+from basalt.retry import TRANSIENT_MESSAGE
 
 __all__ = ["MANIFEST_TABLE", "SqlOutput", "table_name"]
 
 BATCH_ROWS = 50_000
 MANIFEST_TABLE = "basalt_manifest"
 """The table recording the days each partition write covered, per table and universe."""
-TRANSIENT_SQL = re.compile(
-    r"could not connect|connection (?:refused|reset|failed|timed out)|server closed the "
-    r"connection|terminating connection|database is locked|timeout|timed out",
+DATABASE_BUSY = re.compile(
+    r"could not connect|connection failed|server closed the connection|terminating "
+    r"connection|database is locked",
     re.IGNORECASE,
 )
-"""Database errors worth retrying."""
+"""Database errors worth retrying, besides those of :data:`basalt.retry.TRANSIENT_MESSAGE`."""
 WRITING = "basalt_writing"
 """Execution option of the connections that write."""
 SQLITE_WAIT_SECONDS = 600
@@ -217,7 +218,11 @@ class SqlOutput(OutputTarget):
         except _sqlalchemy().exc.DBAPIError as exc:
             reason = str(exc.orig or exc).strip().splitlines()[0]
             url = self.engine.url.render_as_string(hide_password=True)
-            transient = exc.connection_invalidated or TRANSIENT_SQL.search(reason)
+            transient = (
+                exc.connection_invalidated
+                or TRANSIENT_MESSAGE.search(reason)
+                or DATABASE_BUSY.search(reason)
+            )
             raise (TransientError if transient else DataError)(f"{url}: {reason}") from exc
 
     def _writing(self) -> Any:
